@@ -1,0 +1,26 @@
+"""The directory service: users, applications, API keys, assignments, CSV import, user sync."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from directory.users.router import router as users_router
+from shared.runtime import Runtime
+from shared.service_app import create_service_app
+
+DESCRIPTION = (
+    "Create users, assign auth-service administrators, and review MFA flag, devices, "
+    "and active sessions. Register applications, create API auth keys, and use the "
+    "registry for user assignments."
+)
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    return create_service_app(
+        name="directory",
+        title="Identity Services — directory",
+        description=DESCRIPTION,
+        ops_prefix="/directory",
+        routers=[users_router],
+        runtime=runtime,
+    )

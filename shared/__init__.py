@@ -1,0 +1,1 @@
+"""Code that at least two Identity Services use. Imports no service package."""

@@ -1,0 +1,94 @@
+"""`CurrentAdmin`: the bearer-token check in front of every admin API.
+
+Tokens are issued by the auth service with the console audience; this only
+verifies them and checks the holder is still an active administrator.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.client_ip import ClientAddress, resolve_client_ip
+from shared.db import DbSession
+from shared.errors import Forbidden, Unauthorized
+from shared.models import UserAccount
+from shared.tokens import CONSOLE_AUDIENCE, InvalidToken
+
+bearer = HTTPBearer(auto_error=False, description="An administrator's access token")
+
+
+class SessionRevoked(Unauthorized):
+    code = "session_revoked"
+    message = "The session has been revoked."
+
+
+class NotAdmin(Forbidden):
+    code = "not_admin"
+    message = "Administrator access only."
+
+
+@dataclass(frozen=True)
+class AdminIdentity:
+    id: uuid.UUID
+    name: str
+    session_id: str | None
+    client: ClientAddress
+    user_agent: str | None
+
+    @property
+    def actor(self) -> dict[str, str | None]:
+        """Audit record fields naming this administrator and where they called from."""
+        return {
+            "actor_type": "admin",
+            "actor_id": str(self.id),
+            "actor_name": self.name,
+            "effective_ip": self.client.effective_ip,
+            "forwarded_ip": self.client.forwarded_ip,
+            "remote_addr": self.client.remote_addr,
+            "user_agent": self.user_agent,
+        }
+
+
+def revoked_session_key(runtime: object, session_id: str) -> str:
+    return runtime.keys("session", "revoked", session_id)  # type: ignore[attr-defined,no-any-return]
+
+
+def current_admin(
+    request: Request,
+    db: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> AdminIdentity:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("An administrator bearer token is required.")
+    runtime = request.app.state.runtime
+    token = runtime.tokens.verify(credentials.credentials, audience=CONSOLE_AUDIENCE)
+    if token.session_id and runtime.redis.exists(revoked_session_key(runtime, token.session_id)):
+        raise SessionRevoked()
+    try:
+        user_id = uuid.UUID(token.subject)
+    except ValueError as exc:
+        raise InvalidToken() from exc
+    user = db.get(UserAccount, user_id)
+    if user is None or user.status != "active":
+        raise InvalidToken()
+    if not user.is_admin:
+        raise NotAdmin()
+    peer = request.client.host if request.client else None
+    client = resolve_client_ip(
+        peer, request.headers.get("x-forwarded-for"), runtime.settings.trusted_proxy_networks
+    )
+    return AdminIdentity(
+        id=user.id,
+        name=user.name,
+        session_id=token.session_id,
+        client=client,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+CurrentAdmin = Annotated[AdminIdentity, Depends(current_admin)]

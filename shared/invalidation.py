@@ -1,0 +1,86 @@
+"""Cross-replica cache invalidation over Redis pub/sub.
+
+Writers publish a topic after commit; every process listening drops what it
+cached for that topic. In-memory caches elsewhere stay short-lived (seconds)
+so a lost message costs at most one TTL of staleness.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from enum import StrEnum
+
+import redis
+import structlog
+
+log = structlog.get_logger("invalidation")
+
+
+class Topic(StrEnum):
+    API_KEYS = "api_keys"  # keys and the applications they name
+    USERS = "users"
+    SIGNING_KEYS = "signing_keys"
+    PLATFORM = "platform"
+
+
+class InvalidationBus:
+    def __init__(self, client: redis.Redis, channel: str) -> None:
+        self._redis = client
+        self._channel = channel
+        self._handlers: dict[str, list[Callable[[], None]]] = defaultdict(list)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def subscribe(self, topic: Topic, handler: Callable[[], None]) -> None:
+        self._handlers[topic.value].append(handler)
+
+    def publish(self, topic: Topic) -> None:
+        # Drop our own cache at once; the message reaches the other replicas.
+        self._dispatch(topic.value)
+        try:
+            self._redis.publish(self._channel, topic.value)
+        except redis.RedisError as exc:
+            log.error("invalidation_publish_failed", topic=topic.value, error=str(exc))
+
+    def _dispatch(self, topic: str) -> None:
+        for handler in self._handlers.get(topic, ()):
+            handler()
+
+    def publish_local_all(self) -> None:
+        """Drop every cache in this process (tests, and after a reconnect)."""
+        for topic in list(self._handlers):
+            self._dispatch(topic)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._listen, name="invalidation", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=3)
+            self._thread = None
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self._channel)
+                # After (re)subscribing we may have missed messages: drop everything.
+                self.publish_local_all()
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message and message.get("type") == "message":
+                        self._dispatch(str(message["data"]))
+            except redis.RedisError as exc:
+                log.warning("invalidation_listener_reconnecting", error=str(exc))
+                self._stop.wait(1.0)
+            finally:
+                with contextlib.suppress(redis.RedisError):
+                    pubsub.close()

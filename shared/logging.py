@@ -1,0 +1,62 @@
+"""Structured JSON logs on stdout, with secret-looking values masked."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import orjson
+import structlog
+
+SECRET_FIELD = re.compile(
+    r"pass(word)?|secret|token|api_?key|authorization|cookie|otp|code|credential|hash",
+    re.IGNORECASE,
+)
+# Values that look like our API keys or bearer JWTs, wherever they appear.
+SECRET_VALUE = re.compile(r"ask_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{20,}|eyJ[\w-]+\.[\w-]+\.[\w-]+")
+MASK = "***"
+
+
+def mask_secrets(value: Any, key: str = "") -> Any:
+    """Mask fields whose name looks secret and key/token-shaped strings anywhere."""
+    if key and SECRET_FIELD.search(key) and not key.endswith(("_id", "_at", "_count")):
+        return MASK if value not in (None, "") else value
+    if isinstance(value, dict):
+        return {k: mask_secrets(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_secrets(v) for v in value]
+    if isinstance(value, str):
+        return SECRET_VALUE.sub(MASK, value)
+    return value
+
+
+def _mask_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Any:
+    return {k: (v if k == "event" else mask_secrets(v, k)) for k, v in event_dict.items()}
+
+
+def _dumps(obj: Any, default: Any = None) -> str:
+    return orjson.dumps(obj, default=default or str).decode()
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _mask_processor,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=_dumps),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)

@@ -1,0 +1,40 @@
+"""The whole schema, grouped by the service that owns (writes) each table."""
+
+from shared.models.audit import AuditEvent
+from shared.models.auth import AuthSession, Device, PasswordResetToken, RefreshToken, SigningKey
+from shared.models.base import Base, UTCDateTime, new_id, utcnow
+from shared.models.console import BrandingAsset, PlatformSetting
+from shared.models.directory import (
+    AllowedNetwork,
+    ApiKey,
+    Application,
+    Assignment,
+    SyncCounter,
+    SyncEntry,
+    UserAccount,
+)
+from shared.models.otp import OtpDelivery, OtpProviderSetting
+
+__all__ = [
+    "AllowedNetwork",
+    "ApiKey",
+    "Application",
+    "Assignment",
+    "AuditEvent",
+    "AuthSession",
+    "Base",
+    "BrandingAsset",
+    "Device",
+    "OtpDelivery",
+    "OtpProviderSetting",
+    "PasswordResetToken",
+    "PlatformSetting",
+    "RefreshToken",
+    "SigningKey",
+    "SyncCounter",
+    "SyncEntry",
+    "UTCDateTime",
+    "UserAccount",
+    "new_id",
+    "utcnow",
+]

@@ -1,0 +1,253 @@
+"""The app-facing request pipeline (DESIGN.md §4), as one reusable dependency.
+
+Order: API key -> application -> application status -> fail-closed IP policy
+-> handler -> audit event. Every `/auth/*` and `/users/sync` endpoint takes
+`CallingApp` and gets all of it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from shared.audit import AuditRecord, EventType, Outcome
+from shared.client_ip import ClientAddress, IPNetwork, ip_allowed, resolve_client_ip
+from shared.errors import Forbidden, ServiceError, Unauthorized
+from shared.invalidation import Topic
+from shared.models import ApiKey, Application
+from shared.models.base import utcnow
+from shared.security.api_keys import hash_api_key, hashes_match, parse_prefix
+
+log = structlog.get_logger("pipeline")
+
+API_KEY_HEADER = "X-Auth-Service-Key"
+
+
+class InvalidApiKey(Unauthorized):
+    code = "invalid_api_key"
+    message = "Missing or invalid API auth key."
+
+
+class AppDisabled(Forbidden):
+    code = "app_disabled"
+    message = "This application is disabled."
+
+
+class IpNotAllowed(Forbidden):
+    code = "ip_not_allowed"
+    message = "Request rejected by IP policy."
+
+
+@dataclass(frozen=True)
+class AppSnapshot:
+    """What the pipeline needs of an application, cached for a few seconds."""
+
+    id: uuid.UUID
+    name: str
+    status: str
+    networks: tuple[IPNetwork, ...]
+    key_id: uuid.UUID
+
+
+@dataclass
+class CallerContext:
+    app: AppSnapshot
+    client: ClientAddress
+    user_agent: str | None
+    # Handlers fill these so the audit event names who the call was about.
+    subject_user_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class KeyUsage:
+    """`last_used_at` per key, kept in memory and flushed in one Redis write every few seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, str] = {}
+
+    def touch(self, key_id: uuid.UUID) -> None:
+        self._pending[str(key_id)] = utcnow().isoformat()
+
+    def drain(self) -> dict[str, str]:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        return pending
+
+
+class AppPipeline:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        runtime: Any,
+    ) -> None:
+        self._session_factory = session_factory
+        self._runtime = runtime
+        self._ttl = runtime.settings.api_key_cache_seconds
+        self._cache: dict[str, tuple[float, AppSnapshot | None]] = {}
+        self.usage = KeyUsage()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        runtime.bus.subscribe(Topic.API_KEYS, self._cache.clear)
+
+    # -- key -> application ------------------------------------------------
+    def _load(self, key_hash: str, prefix: str) -> AppSnapshot | None:
+        with self._session_factory() as session:
+            key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+            if key is None or key.status != "active" or not hashes_match(key.key_hash, key_hash):
+                return None
+            app = session.scalar(
+                select(Application)
+                .options(selectinload(Application.networks))
+                .where(Application.id == key.application_id)
+            )
+            if app is None:
+                return None
+            networks = tuple(_network(n.cidr) for n in app.networks)
+            return AppSnapshot(app.id, app.name, app.status, networks, key.id)
+
+    def lookup(self, plaintext: str) -> AppSnapshot | None:
+        prefix = parse_prefix(plaintext)
+        if prefix is None:
+            return None
+        key_hash = hash_api_key(plaintext)
+        now = time.monotonic()
+        cached = self._cache.get(key_hash)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        snapshot = self._load(key_hash, prefix)
+        self._cache[key_hash] = (now + self._ttl, snapshot)
+        return snapshot
+
+    # -- the pipeline --------------------------------------------------------
+    def authorize(self, request: Request) -> CallerContext:
+        settings = self._runtime.settings
+        peer = request.client.host if request.client else None
+        client = resolve_client_ip(
+            peer, request.headers.get("x-forwarded-for"), settings.trusted_proxy_networks
+        )
+        user_agent = request.headers.get("user-agent")
+        plaintext = request.headers.get(API_KEY_HEADER, "")
+        app = self.lookup(plaintext) if plaintext else None
+        if app is None:
+            self._deny(EventType.API_DENIED_KEY, request, client, user_agent, None)
+            raise InvalidApiKey()
+        if app.status != "active":
+            self._deny(EventType.API_DENIED_APP_DISABLED, request, client, user_agent, app)
+            raise AppDisabled()
+        if not ip_allowed(client.effective_ip, app.networks):
+            self._deny(EventType.API_DENIED_IP, request, client, user_agent, app)
+            raise IpNotAllowed()
+        self.usage.touch(app.key_id)
+        return CallerContext(app=app, client=client, user_agent=user_agent)
+
+    def _deny(
+        self,
+        event: EventType,
+        request: Request,
+        client: ClientAddress,
+        user_agent: str | None,
+        app: AppSnapshot | None,
+    ) -> None:
+        self._runtime.audit.emit(
+            AuditRecord(
+                type=event,
+                outcome=Outcome.DENIED,
+                actor_type="app",
+                actor_id=str(app.id) if app else None,
+                actor_name=app.name if app else None,
+                application_id=str(app.id) if app else None,
+                effective_ip=client.effective_ip,
+                forwarded_ip=client.forwarded_ip,
+                remote_addr=client.remote_addr,
+                user_agent=user_agent,
+                details={"method": request.method, "path": request.url.path},
+            )
+        )
+
+    def audit_call(
+        self, ctx: CallerContext, request: Request, outcome: Outcome, code: str | None
+    ) -> None:
+        details = {"method": request.method, "path": request.url.path, **ctx.details}
+        if code:
+            details["error"] = code
+        self._runtime.audit.emit_after_commit(
+            AuditRecord(
+                type=EventType.API_CALL,
+                outcome=outcome,
+                actor_type="app",
+                actor_id=str(ctx.app.id),
+                actor_name=ctx.app.name,
+                application_id=str(ctx.app.id),
+                subject_user_id=ctx.subject_user_id,
+                effective_ip=ctx.client.effective_ip,
+                forwarded_ip=ctx.client.forwarded_ip,
+                remote_addr=ctx.client.remote_addr,
+                user_agent=ctx.user_agent,
+                details=details,
+            )
+        )
+
+    # -- last_used_at, batched ---------------------------------------------
+    def flush_usage(self) -> int:
+        pending = self.usage.drain()
+        if pending:
+            self._runtime.redis.hset(self._runtime.keys.key_usage, mapping=pending)
+        return len(pending)
+
+    def _flush_loop(self) -> None:
+        interval = self._runtime.settings.key_usage_flush_seconds
+        while not self._stop.wait(interval):
+            try:
+                self.flush_usage()
+            except Exception as exc:  # keep flushing after a Redis hiccup
+                log.warning("key_usage_flush_failed", error=str(exc))
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._flusher = threading.Thread(target=self._flush_loop, name="key-usage", daemon=True)
+        self._flusher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=3)
+        try:
+            self.flush_usage()
+        except Exception as exc:
+            log.warning("key_usage_flush_failed", error=str(exc))
+
+
+def _network(cidr: str) -> IPNetwork:
+    import ipaddress
+
+    return ipaddress.ip_network(cidr, strict=False)
+
+
+def calling_app(request: Request) -> Iterator[CallerContext]:
+    pipeline: AppPipeline = request.app.state.runtime.app_pipeline
+    ctx = pipeline.authorize(request)
+    outcome, code = Outcome.SUCCESS, None
+    try:
+        yield ctx
+    except ServiceError as exc:
+        outcome = Outcome.DENIED if exc.status_code in (401, 403) else Outcome.FAILURE
+        code = exc.code
+        raise
+    except Exception:
+        outcome, code = Outcome.FAILURE, "internal_error"
+        raise
+    finally:
+        pipeline.audit_call(ctx, request, outcome, code)
+
+
+CallingApp = Annotated[CallerContext, Depends(calling_app)]

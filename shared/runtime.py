@@ -1,0 +1,92 @@
+"""The process-wide resources every service uses: DB, Redis, encryption, audit, invalidation.
+
+One `Runtime` per process. In the embedded dev mode all five services share
+one; behind Traefik each service process has its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.audit import AuditEmitter
+from shared.db import create_db_engine, create_session_factory
+from shared.invalidation import InvalidationBus
+from shared.pipeline import AppPipeline
+from shared.redis_client import Keys, create_redis
+from shared.security.encryption import SecretBox
+from shared.security.passwords import PasswordHashing
+from shared.settings import Settings
+from shared.tokens import TokenService
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: Engine = create_db_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
+        self.session_factory: sessionmaker[Session] = create_session_factory(self.engine)
+        self.redis: redis.Redis = create_redis(settings.redis_url)
+        self.keys = Keys(settings.redis_prefix)
+        self.box = SecretBox(settings.secret_keys())
+        self.passwords = PasswordHashing(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        )
+        self.audit = AuditEmitter(self.redis, self.keys.audit_stream)
+        self.bus = InvalidationBus(self.redis, self.keys.invalidation_channel)
+        self.tokens = TokenService(self.session_factory, self.box, self.bus, issuer=settings.issuer)
+        self._lock = threading.Lock()
+        self._users = 0
+        self._pipeline: AppPipeline | None = None
+        self._background: list[tuple[Callable[[], None], Callable[[], None]]] = []
+
+    @property
+    def app_pipeline(self) -> AppPipeline:
+        """The app-facing pipeline; one per process so its key cache is shared."""
+        if self._pipeline is None:
+            with self._lock:
+                if self._pipeline is None:
+                    pipeline = AppPipeline(self.session_factory, self)
+                    self._pipeline = pipeline
+                    self._background.append((pipeline.start, pipeline.stop))
+                    if self._users:
+                        pipeline.start()
+        return self._pipeline
+
+    def add_background(self, start: Callable[[], None], stop: Callable[[], None]) -> None:
+        """Register a background worker started and stopped with the runtime."""
+        self._background.append((start, stop))
+        if self._users:
+            start()
+
+    def start(self) -> None:
+        """Reference-counted: the first service to start starts the shared threads."""
+        with self._lock:
+            self._users += 1
+            if self._users > 1:
+                return
+            self.bus.start()
+            for start, _ in self._background:
+                start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users > 0:
+                return
+            for _, stop in reversed(self._background):
+                stop()
+            self.bus.stop()
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.redis.close()

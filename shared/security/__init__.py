@@ -1,0 +1,1 @@
+"""Security primitives: password hashing, API keys, encryption at rest, constant-time checks."""

@@ -1,0 +1,52 @@
+"""Building one service's FastAPI app the same way for all five."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from shared.errors import install_error_handlers
+from shared.ops import MetricsMiddleware, ops_router
+from shared.runtime import Runtime
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    ops_prefix: str,
+    routers: Sequence[APIRouter],
+    runtime: Runtime,
+    on_start: Callable[[Runtime], None] | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if on_start is not None:
+            on_start(runtime)
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=f"{ops_prefix}/openapi.json",
+        docs_url=f"{ops_prefix}/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.state.session_factory = runtime.session_factory
+    app.state.service_name = name
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware, service=name)
+    app.include_router(ops_router(ops_prefix))
+    for router in routers:
+        app.include_router(router)
+    return app

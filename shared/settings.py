@@ -1,0 +1,134 @@
+"""Runtime settings, read from `IDENTITY_*` environment variables or secret files."""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """One settings object for every service; each reads what it needs.
+
+    Secrets (`secret_key`, database and Redis URLs with passwords) may also be
+    given as files named after the field in `IDENTITY_SECRETS_DIR`
+    (Docker/Kubernetes secrets), so they never need to sit in the environment.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="IDENTITY_",
+        secrets_dir=None,
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    env: Environment = Environment.PRODUCTION
+    service_name: str = "identity"
+    database_url: str = "mysql+pymysql://root@127.0.0.1:3306/identity"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis key, stream and channel starts with this, so several
+    # deployments (or test runs) can share one Redis server.
+    redis_prefix: str = "identity:"
+    # Master key for encrypting secrets at rest and keying OTP hashes.
+    # Comma-separated list: the first encrypts, all decrypt (rotation).
+    secret_key: SecretStr = SecretStr("")
+    data_dir: Path = Path("data")
+
+    public_hostname: str = "auth.localhost"
+    # CIDRs of reverse proxies whose X-Forwarded-For is believed. Empty means
+    # nobody's: the TCP peer is the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    default_region: str = "US"
+
+    setup_token: SecretStr | None = None
+    dev_codes: bool = False
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=20, ge=0, le=500)
+
+    # Argon2id; defaults are OWASP's first recommended profile (m=19 MiB, t=2, p=1).
+    argon2_time_cost: int = Field(default=2, ge=2, le=10)
+    argon2_memory_kib: int = Field(default=19456, ge=19456, le=1048576)
+    argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    password_min_length: int = Field(default=12, ge=8, le=128)
+
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    key_usage_flush_seconds: float = Field(default=5.0, gt=0, le=300)
+
+    csv_max_rows: int = Field(default=200_000, ge=1)
+    csv_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    sync_default_limit: int = Field(default=1000, ge=1)
+    sync_max_limit: int = Field(default=10_000, ge=1)
+
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    token_issuer: str | None = None
+
+    log_level: str = "INFO"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(item, strict=False)) for item in value]
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            keys = [k.strip() for k in self.secret_key.get_secret_value().split(",")]
+            if not keys or any(k.lower() in PLACEHOLDER_SECRETS or len(k) < 32 for k in keys):
+                raise ValueError(
+                    "IDENTITY_SECRET_KEY must be set to a strong value (32+ characters) "
+                    "in production; generate one with `python -m shared.cli gen-secret`"
+                )
+            if self.dev_codes:
+                raise ValueError("IDENTITY_DEV_CODES cannot be enabled in production")
+            if self.database_url.startswith("sqlite") or self.redis_url.startswith("memory"):
+                raise ValueError("the embedded SQLite/in-memory mode is for dev only")
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env is Environment.DEV
+
+    @cached_property
+    def trusted_proxy_networks(
+        self,
+    ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(net) for net in self.trusted_proxies)
+
+    @property
+    def issuer(self) -> str:
+        return self.token_issuer or f"http://{self.public_hostname}"
+
+    def secret_keys(self) -> list[str]:
+        return [k.strip() for k in self.secret_key.get_secret_value().split(",") if k.strip()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with secret files when IDENTITY_SECRETS_DIR is set."""
+    import os
+
+    secrets_dir = os.environ.get("IDENTITY_SECRETS_DIR")
+    if secrets_dir:
+        return Settings(_secrets_dir=secrets_dir, **overrides)  # type: ignore[call-arg]
+    return Settings(**overrides)  # type: ignore[arg-type]

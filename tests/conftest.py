@@ -1,0 +1,36 @@
+"""Clients for each service app, served in-process over ASGI against the real MariaDB/Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from directory.app import create_app as create_directory_app
+from shared.runtime import Runtime
+
+# The TCP peer the in-process clients appear as; tests that need another peer
+# (a trusted proxy, IPv6) build their own client.
+PEER = ("127.0.0.1", 50000)
+
+
+@pytest.fixture(scope="session")
+def directory_app(runtime: Runtime) -> FastAPI:
+    return create_directory_app(runtime)
+
+
+@pytest.fixture(scope="session")
+def directory_client(directory_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(directory_app, client=PEER) as client:
+        yield client
+
+
+@pytest.fixture
+def admin(directory_client: TestClient, admin_headers: dict[str, str]) -> Iterator[TestClient]:
+    """The directory API as a signed-in administrator."""
+    directory_client.headers.update(admin_headers)
+    yield directory_client
+    for name in admin_headers:
+        directory_client.headers.pop(name, None)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from directory.applications.router import router as applications_router
+from directory.imports.router import router as imports_router
+from directory.keys.router import router as keys_router
+from directory.sync.router import router as sync_router
 from directory.users.router import router as users_router
 from shared.runtime import Runtime
 from shared.service_app import create_service_app
@@ -21,6 +25,6 @@ def create_app(runtime: Runtime) -> FastAPI:
         title="Identity Services — directory",
         description=DESCRIPTION,
         ops_prefix="/directory",
-        routers=[users_router],
+        routers=[users_router, imports_router, applications_router, keys_router, sync_router],
         runtime=runtime,
     )

@@ -1,0 +1,5 @@
+"""Placeholder router; filled in by the keys work."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -55,7 +55,7 @@ class AdminIdentity:
 
 
 def revoked_session_key(runtime: object, session_id: str) -> str:
-    return runtime.keys("session", "revoked", session_id)  # type: ignore[attr-defined,no-any-return]
+    return runtime.keys("session", "revoked", session_id)  # type: ignore[attr-defined]
 
 
 def current_admin(

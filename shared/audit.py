@@ -96,6 +96,8 @@ class AuditRecord(BaseModel):
     @classmethod
     def from_stream(cls, fields: dict[Any, Any]) -> AuditRecord:
         raw = fields.get(STREAM_FIELD) or fields.get(STREAM_FIELD.encode())
+        if raw is None:
+            raise ValueError("stream entry has no event field")
         return cls.model_validate(orjson.loads(raw))
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -124,11 +125,9 @@ class Settings(BaseSettings):
         return [k.strip() for k in self.secret_key.get_secret_value().split(",") if k.strip()]
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with secret files when IDENTITY_SECRETS_DIR is set."""
-    import os
-
     secrets_dir = os.environ.get("IDENTITY_SECRETS_DIR")
     if secrets_dir:
-        return Settings(_secrets_dir=secrets_dir, **overrides)  # type: ignore[call-arg]
-    return Settings(**overrides)  # type: ignore[arg-type]
+        overrides["_secrets_dir"] = secrets_dir
+    return Settings(**overrides)

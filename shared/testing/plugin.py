@@ -84,8 +84,8 @@ def settings(test_database_url: str) -> Settings:
         database_url=test_database_url,
         redis_url=REDIS_URL,
         redis_prefix=f"identity-test-{uuid.uuid4().hex[:12]}:",
-        secret_key=secrets.token_urlsafe(32),  # type: ignore[arg-type]
-        trusted_proxies=["10.255.0.0/16"],  # type: ignore[arg-type]
+        secret_key=secrets.token_urlsafe(32),
+        trusted_proxies=["10.255.0.0/16"],
         api_key_cache_seconds=5.0,
         # Fast hashing in tests; the defaults are exercised by the hashing tests.
         argon2_time_cost=2,

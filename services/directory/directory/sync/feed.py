@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.models import Assignment, SyncCounter, SyncEntry, UserAccount
@@ -77,5 +77,5 @@ def add_entries_for_new_users(
         for user_id, app_id, seq in rows
     ]
     if batch:
-        session.execute(SyncEntry.__table__.insert(), batch)
+        session.execute(insert(SyncEntry), batch)
     return len(batch)

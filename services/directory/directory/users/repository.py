@@ -44,7 +44,7 @@ def filtered_users(
     status: str | None,
     application_id: uuid.UUID | None,
     is_admin: bool | None,
-) -> Select[tuple[UserAccount]]:
+) -> Select[UserAccount]:
     query = select(UserAccount)
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -70,7 +70,7 @@ def filtered_users(
 
 
 def page_users(
-    session: Session, query: Select[tuple[UserAccount]], offset: int, limit: int
+    session: Session, query: Select[UserAccount], offset: int, limit: int
 ) -> tuple[list[UserAccount], int]:
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(

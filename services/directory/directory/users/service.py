@@ -78,7 +78,7 @@ def to_out(user: UserAccount, apps: list[tuple[uuid.UUID, str]]) -> UserOut:
         mobile_number=user.mobile_number,
         email=user.email,
         emp_id=user.emp_id,
-        status=user.status,  # type: ignore[arg-type]
+        status=user.status,
         updated_at=user.updated_at,
         sync_hash=user.sync_hash,
         is_admin=user.is_admin,

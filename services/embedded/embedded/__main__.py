@@ -1,0 +1,39 @@
+"""`python -m embedded`: the whole system in one process on SQLite and an in-process Redis.
+
+For trying it out and demos only: it refuses to run with production settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import uvicorn
+
+from embedded.app import create_embedded_app
+from shared.devmode import dev_settings
+from shared.logging import configure_logging
+from shared.migrate import upgrade
+from shared.runtime import Runtime
+from shared.tokens import ensure_signing_key
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    args = parser.parse_args()
+
+    settings = dev_settings(args.data_dir)
+    configure_logging("embedded", settings.log_level)
+    upgrade(settings.database_url)
+    runtime = Runtime(settings)
+    with runtime.session_factory() as session:
+        ensure_signing_key(session, runtime.box)
+    print(f"Identity Services (dev): http://localhost:{args.port}/setup", flush=True)
+    uvicorn.run(create_embedded_app(runtime), host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

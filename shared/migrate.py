@@ -23,3 +23,15 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def main() -> None:
+    """`python -m shared.migrate`: bring IDENTITY_DATABASE_URL to the latest schema."""
+    from shared.settings import load_settings
+
+    upgrade(load_settings().database_url)
+    print("database schema is up to date")
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,15 @@ def main() -> None:
     with runtime.session_factory() as session:
         ensure_signing_key(session, runtime.box)
     print(f"Identity Services (dev): http://localhost:{args.port}/setup", flush=True)
-    uvicorn.run(create_embedded_app(runtime), host=args.host, port=args.port, log_level="info")
+    # proxy_headers off: X-Forwarded-For is judged by shared/client_ip.py alone.
+    uvicorn.run(
+        create_embedded_app(runtime),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 if __name__ == "__main__":

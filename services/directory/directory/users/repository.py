@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -89,3 +89,31 @@ def existing_app_ids(session: Session, app_ids: Sequence[uuid.UUID]) -> set[uuid
     if not app_ids:
         return set()
     return set(session.scalars(select(Application.id).where(Application.id.in_(app_ids))))
+
+
+def export_rows(
+    session: Session, query: Select[UserAccount], batch: int = 1000
+) -> Iterator[list[object]]:
+    """Users in the import's column order, read in keyset-paged batches (flat memory)."""
+    last_id: uuid.UUID | None = None
+    while True:
+        page = query.order_by(UserAccount.id).limit(batch)
+        if last_id is not None:
+            page = page.where(UserAccount.id > last_id)
+        users = session.scalars(page).all()
+        if not users:
+            return
+        apps = applications_of(session, [u.id for u in users])
+        for user in users:
+            names = ";".join(name for _, name in apps.get(user.id, []))
+            yield [
+                user.name,
+                user.mobile_number,
+                user.email,
+                user.emp_id,
+                names,
+                "true" if user.is_admin else "false",
+                user.status,
+            ]
+        session.expunge_all()
+        last_id = users[-1].id

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from directory.users import repository, service
 from directory.users.schemas import (
@@ -19,6 +21,7 @@ from directory.users.schemas import (
     UserUpdate,
 )
 from shared.admin_auth import CurrentAdmin
+from shared.csv_export import stream_csv
 from shared.db import DbSession
 from shared.errors import error_responses
 
@@ -64,6 +67,38 @@ def bulk_assign(
     """Assign or unassign many users to or from applications at once."""
     changed = service.bulk_assign(db, request.app.state.runtime, admin, body)
     return BulkAssignmentOut(action=body.action, changed=changed)
+
+
+EXPORT_COLUMNS = ("name", "mobile_number", "email", "emp_id", "applications", "is_admin", "status")
+
+
+@router.get(
+    "/users/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_users(
+    request: Request,
+    _: CurrentAdmin,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    status: Literal["active", "disabled"] | None = None,
+    application_id: uuid.UUID | None = None,
+    is_admin: bool | None = None,
+) -> StreamingResponse:
+    """Export users as CSV in the import format (formula-like cells escaped)."""
+    query = repository.filtered_users(q, status, application_id, is_admin)
+    factory = request.app.state.session_factory
+
+    def rows() -> Iterator[bytes]:
+        # Its own session: the response streams after the request's session is closed.
+        with factory() as session:
+            yield from stream_csv(EXPORT_COLUMNS, repository.export_rows(session, query))
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="users.csv"'},
+    )
 
 
 @router.get("/users/{user_id}", response_model=UserOut, responses=error_responses(404))

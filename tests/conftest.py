@@ -8,7 +8,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from audit.app import create_app as create_audit_app
+from auth.app import create_app as create_auth_app
 from directory.app import create_app as create_directory_app
+from otp_delivery.app import create_app as create_otp_app
 from shared.runtime import Runtime
 
 # The TCP peer the in-process clients appear as; tests that need another peer
@@ -34,3 +37,37 @@ def admin(directory_client: TestClient, admin_headers: dict[str, str]) -> Iterat
     yield directory_client
     for name in admin_headers:
         directory_client.headers.pop(name, None)
+
+
+@pytest.fixture(scope="session")
+def auth_app(runtime: Runtime) -> FastAPI:
+    return create_auth_app(runtime)
+
+
+@pytest.fixture(scope="session")
+def auth_client(auth_app: FastAPI) -> Iterator[TestClient]:
+    """The auth service as a consuming application at 127.0.0.1 would call it."""
+    with TestClient(auth_app, client=PEER) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def audit_app(runtime: Runtime) -> FastAPI:
+    return create_audit_app(runtime)
+
+
+@pytest.fixture(scope="session")
+def audit_client(audit_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(audit_app, client=PEER) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def otp_app(runtime: Runtime) -> FastAPI:
+    return create_otp_app(runtime)
+
+
+@pytest.fixture(scope="session")
+def otp_client(otp_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(otp_app, client=PEER) as client:
+        yield client

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
-from directory.app import create_app as create_directory_app
 from fastapi import FastAPI
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from audit.app import create_app as create_audit_app
+from auth.app import create_app as create_auth_app
+from directory.app import create_app as create_directory_app
+from otp_delivery.app import create_app as create_otp_app
 from shared.runtime import Runtime
-
-# (path prefix, service) in the order Traefik's rules would match them.
-ROUTES = ("/directory", "/users")
 
 LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Identity Services</title></head>
@@ -65,7 +65,18 @@ class PrefixDispatcher:
 
 
 def create_embedded_app(runtime: Runtime) -> PrefixDispatcher:
+    auth = create_auth_app(runtime)
     directory = create_directory_app(runtime)
+    otp = create_otp_app(runtime)
+    audit = create_audit_app(runtime)
+    # The path prefixes Traefik routes to each service (traefik/README.md).
+    routes: list[tuple[str, ASGIApp]] = [
+        ("/auth", auth),
+        ("/directory", directory),
+        ("/users", directory),
+        ("/otp", otp),
+        ("/audit", audit),
+    ]
     landing = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
     @landing.get("/setup", include_in_schema=False)
@@ -76,4 +87,4 @@ def create_embedded_app(runtime: Runtime) -> PrefixDispatcher:
     def root() -> RedirectResponse:
         return RedirectResponse("/setup")
 
-    return PrefixDispatcher([(prefix, directory) for prefix in ROUTES], landing)
+    return PrefixDispatcher(routes, landing)

@@ -1,0 +1,1 @@
+"""Identity Services audit service."""

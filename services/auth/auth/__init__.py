@@ -1,0 +1,1 @@
+"""Identity Services auth service."""

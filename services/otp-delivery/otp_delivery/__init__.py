@@ -1,0 +1,1 @@
+"""Identity Services OTP delivery service."""

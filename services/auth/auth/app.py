@@ -7,7 +7,10 @@ from fastapi import FastAPI
 from shared.runtime import Runtime
 from shared.service_app import create_service_app
 
-DESCRIPTION = "Shared authentication endpoints for registered applications. Use an API Auth Key from the Applications section."
+DESCRIPTION = (
+    "Shared authentication endpoints for registered applications. "
+    "Use an API Auth Key from the Applications section."
+)
 
 
 def create_app(runtime: Runtime) -> FastAPI:

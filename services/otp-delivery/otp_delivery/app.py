@@ -1,4 +1,4 @@
-"""The otp-delivery service: OTP providers, delivery settings, Test SMS and the Celery delivery worker."""
+"""The otp-delivery service: providers, delivery settings, Test SMS, the Celery worker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from fastapi import FastAPI
 from shared.runtime import Runtime
 from shared.service_app import create_service_app
 
-DESCRIPTION = "Configure SMS and email delivery used by OTP login. Generic API, Fast2SMS, and US carrier email-to-SMS match the VMTS setup."
+DESCRIPTION = (
+    "Configure SMS and email delivery used by OTP login. Generic API, Fast2SMS, "
+    "and US carrier email-to-SMS match the VMTS setup."
+)
 
 
 def create_app(runtime: Runtime) -> FastAPI:

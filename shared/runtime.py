@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.audit import AuditEmitter
 from shared.db import create_db_engine, create_session_factory
 from shared.invalidation import InvalidationBus
+from shared.otp_contract import OtpDeliveryTask
+from shared.otp_sender import CeleryOtpSender, OtpSender
 from shared.pipeline import AppPipeline
 from shared.redis_client import Keys, create_redis
 from shared.security.encryption import SecretBox
@@ -47,6 +49,8 @@ class Runtime:
         self._lock = threading.Lock()
         self._users = 0
         self._pipeline: AppPipeline | None = None
+        # Set by the embedded mode to deliver in-process; otherwise Celery.
+        self.otp_sender: OtpSender | None = None
         self._background: list[tuple[Callable[[], None], Callable[[], None]]] = []
 
     @property
@@ -61,6 +65,12 @@ class Runtime:
                     if self._users:
                         pipeline.start()
         return self._pipeline
+
+    def send_otp(self, task: OtpDeliveryTask) -> None:
+        """Hand a code to the otp-delivery worker (call after the transaction commits)."""
+        if self.otp_sender is None:
+            self.otp_sender = CeleryOtpSender(self.settings.redis_url)
+        self.otp_sender(task)
 
     def add_background(self, start: Callable[[], None], stop: Callable[[], None]) -> None:
         """Register a background worker started and stopped with the runtime."""

@@ -14,7 +14,7 @@ class OtpSender(Protocol):
 
 
 class CeleryOtpSender:
-    """Enqueues on the Redis broker; the task expires with the code, so a stale code is never sent."""
+    """Enqueues on the Redis broker; the task expires with the code: a stale one is never sent."""
 
     def __init__(self, broker_url: str) -> None:
         self._celery = Celery("identity-producer", broker=broker_url)

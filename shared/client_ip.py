@@ -66,6 +66,11 @@ def normalize_network(value: str) -> str:
     if not text:
         raise ValueError("empty network")
     network = ipaddress.ip_network(text, strict=False)
+    # Addresses are compared as IPv4 when IPv4-mapped (see parse_ip); an entry
+    # like ::ffff:192.0.2.1 must be stored the same way or it never matches.
+    mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+    if mapped is not None and network.prefixlen >= 96:
+        network = ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
     return str(network)
 
 

@@ -12,7 +12,9 @@ import orjson
 import structlog
 
 SECRET_FIELD = re.compile(
-    r"pass(word)?|secret|token|api_?key|authorization|cookie|otp|code|credential|hash",
+    r"pass(word)?|secret|token|api_?key|authorization|cookie|otp|credential|hash"
+    # "code" alone is a secret (an OTP), but status_code / country_code are not.
+    r"|^(dev_|otp_|reset_|recovery_)?code$",
     re.IGNORECASE,
 )
 # Values that look like our API keys or bearer JWTs, wherever they appear.
@@ -34,7 +36,8 @@ def mask_secrets(value: Any, key: str = "") -> Any:
 
 
 def _mask_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Any:
-    return {k: (v if k == "event" else mask_secrets(v, k)) for k, v in event_dict.items()}
+    # The message and the rendered traceback too: either may quote a key or token.
+    return {k: mask_secrets(v, k) for k, v in event_dict.items()}
 
 
 def _dumps(obj: Any, default: Any = None) -> str:
@@ -50,8 +53,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _mask_processor,
             structlog.processors.format_exc_info,
+            _mask_processor,
             structlog.processors.JSONRenderer(serializer=_dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     """One settings object for every service; each reads what it needs.
 
     Secrets (`secret_key`, database and Redis URLs with passwords) may also be
-    given as files named after the field in `IDENTITY_SECRETS_DIR`
+    given as files named like the variable (`identity_secret_key`) in `IDENTITY_SECRETS_DIR`
     (Docker/Kubernetes secrets), so they never need to sit in the environment.
     """
 
@@ -75,8 +75,29 @@ class Settings(BaseSettings):
     sync_default_limit: int = Field(default=1000, ge=1)
     sync_max_limit: int = Field(default=10_000, ge=1)
 
+    # Audit events older than this are deleted daily by the audit consumer; 0 keeps them forever.
+    audit_retention_days: int = Field(default=365, ge=0, le=36500)
+    # Stream entries another audit consumer left unacknowledged this long are taken over
+    # (that consumer is presumed dead).
+    audit_claim_idle_seconds: float = Field(default=60.0, gt=0, le=86400)
+
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     token_issuer: str | None = None
+
+    # OTP delivery (the otp-delivery worker and its Test SMS).
+    otp_worker_concurrency: int = Field(default=4, ge=1, le=64)
+    # Loopback and private addresses are refused as provider hosts unless this
+    # is on (tests, an internal SMS gateway); link-local/metadata never pass.
+    otp_allow_private_hosts: bool = False
+    otp_http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    otp_smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    otp_task_time_limit_seconds: int = Field(default=60, ge=2, le=600)
+    otp_max_attempts: int = Field(default=5, ge=1, le=20)
+    otp_retry_backoff_seconds: float = Field(default=2.0, gt=0, le=60)
+    otp_retry_backoff_max_seconds: float = Field(default=30.0, gt=0, le=600)
+    # How long a message a crashed worker held stays invisible before another
+    # worker gets it; must exceed the longest task plus the longest retry wait.
+    otp_visibility_timeout_seconds: int = Field(default=120, ge=3, le=86400)
 
     log_level: str = "INFO"
 
@@ -91,6 +112,20 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
         return [str(ipaddress.ip_network(item, strict=False)) for item in value]
+
+    @model_validator(mode="after")
+    def _otp_timeouts_fit(self) -> Settings:
+        longest_call = max(self.otp_http_timeout_seconds, self.otp_smtp_timeout_seconds)
+        if self.otp_task_time_limit_seconds <= longest_call:
+            raise ValueError("IDENTITY_OTP_TASK_TIME_LIMIT_SECONDS must exceed the provider timeouts")
+        if self.otp_visibility_timeout_seconds <= (
+            self.otp_task_time_limit_seconds + self.otp_retry_backoff_max_seconds
+        ):
+            raise ValueError(
+                "IDENTITY_OTP_VISIBILITY_TIMEOUT_SECONDS must exceed the task time limit "
+                "plus the longest retry wait, or a running task would be handed out twice"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

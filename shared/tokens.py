@@ -29,6 +29,7 @@ from shared.security.encryption import SecretBox
 
 ALGORITHM = "HS256"
 CONSOLE_AUDIENCE = "console"
+FORCED_RELOAD_SECONDS = 1.0
 
 
 class InvalidToken(Unauthorized):
@@ -159,8 +160,10 @@ class TokenService:
             raise InvalidToken()
         _, verifying = self._keys()
         entry = verifying.get(str(header.get("kid", "")))
-        if entry is None:
-            self.reset()  # a replica may have rotated just now
+        if entry is None and time.monotonic() - self._loaded_at > FORCED_RELOAD_SECONDS:
+            # A replica may have rotated just now; at most one forced reload a second,
+            # so a flood of tokens with made-up kids cannot turn into a flood of queries.
+            self.reset()
             _, verifying = self._keys()
             entry = verifying.get(str(header.get("kid", "")))
         if entry is None or (entry[1] is not None and entry[1] <= time.time()):

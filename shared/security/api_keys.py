@@ -36,7 +36,7 @@ def generate_api_key() -> NewApiKey:
 
 def parse_prefix(plaintext: str) -> str | None:
     """The visible prefix of a well-formed key, or None for anything malformed."""
-    match = KEY_PATTERN.match(plaintext)
+    match = KEY_PATTERN.fullmatch(plaintext)  # `$` alone would allow a trailing newline
     return match.group(1) if match else None
 
 

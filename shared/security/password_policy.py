@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +36,11 @@ def check_password(password: str, *, min_length: int, personal: Iterable[str | N
     for value in personal:
         if not value:
             continue
-        for part in {value.lower(), value.lower().split("@")[0], value.lstrip("+")}:
+        lowered_value = value.lower()
+        # Each word too: "Lovelace1815!" is as guessable for Ada Lovelace as her full name.
+        local = lowered_value.split("@")[0]
+        parts = {lowered_value, local, lowered_value.lstrip("+"), *re.split(r"[\s.+_-]+", local)}
+        for part in parts:
             if len(part) >= 4 and part in lowered:
                 raise WeakPassword("Password must not contain your name, email or mobile number.")
     if lowered in common_passwords():

@@ -30,6 +30,7 @@ from shared.security.api_keys import hash_api_key, hashes_match, parse_prefix
 log = structlog.get_logger("pipeline")
 
 API_KEY_HEADER = "X-Auth-Service-Key"
+MAX_CACHED_KEYS = 10_000
 
 
 class InvalidApiKey(Unauthorized):
@@ -76,7 +77,8 @@ class KeyUsage:
         self._pending: dict[str, str] = {}
 
     def touch(self, key_id: uuid.UUID) -> None:
-        self._pending[str(key_id)] = utcnow().isoformat()
+        with self._lock:
+            self._pending[str(key_id)] = utcnow().isoformat()
 
     def drain(self) -> dict[str, str]:
         with self._lock:
@@ -94,10 +96,13 @@ class AppPipeline:
         self._runtime = runtime
         self._ttl = runtime.settings.api_key_cache_seconds
         self._cache: dict[str, tuple[float, AppSnapshot | None]] = {}
+        # Bumped on every invalidation: a lookup that started before a key was
+        # deleted must not put the stale answer back into the fresh cache.
+        self._generation = 0
         self.usage = KeyUsage()
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
-        runtime.bus.subscribe(Topic.API_KEYS, self._cache.clear)
+        runtime.bus.subscribe(Topic.API_KEYS, self.invalidate)
 
     # -- key -> application ------------------------------------------------
     def _load(self, key_hash: str, prefix: str) -> AppSnapshot | None:
@@ -121,12 +126,21 @@ class AppPipeline:
             return None
         key_hash = hash_api_key(plaintext)
         now = time.monotonic()
+        generation = self._generation
         cached = self._cache.get(key_hash)
         if cached is not None and cached[0] > now:
             return cached[1]
         snapshot = self._load(key_hash, prefix)
-        self._cache[key_hash] = (now + self._ttl, snapshot)
+        if generation == self._generation:
+            if len(self._cache) >= MAX_CACHED_KEYS:
+                # Random well-formed keys would otherwise grow it without bound.
+                self._cache.clear()
+            self._cache[key_hash] = (now + self._ttl, snapshot)
         return snapshot
+
+    def invalidate(self) -> None:
+        self._generation += 1
+        self._cache.clear()
 
     # -- the pipeline --------------------------------------------------------
     def authorize(self, request: Request) -> CallerContext:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from shared.errors import install_error_handlers
 from shared.ops import MetricsMiddleware, ops_router
@@ -48,5 +49,13 @@ def create_service_app(
     app.add_middleware(MetricsMiddleware, service=name)
     app.include_router(ops_router(ops_prefix))
     for router in routers:
+        _summaries_from_docstrings(router)
         app.include_router(router)
     return app
+
+
+def _summaries_from_docstrings(router: APIRouter) -> None:
+    """An endpoint's one-line docstring is its OpenAPI summary (the console's API docs show it)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.summary is None and route.description:
+            route.summary = route.description.strip().splitlines()[0]

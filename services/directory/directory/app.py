@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from directory.applications.router import router as applications_router
 from directory.imports.router import router as imports_router
 from directory.keys.router import router as keys_router
+from directory.keys.usage import register_usage_mover
 from directory.sync.router import router as sync_router
 from directory.users.router import router as users_router
 from shared.runtime import Runtime
@@ -27,4 +28,5 @@ def create_app(runtime: Runtime) -> FastAPI:
         ops_prefix="/directory",
         routers=[users_router, imports_router, applications_router, keys_router, sync_router],
         runtime=runtime,
+        on_start=register_usage_mover,
     )

@@ -117,7 +117,10 @@ class SyncEntry(Base):
     """
 
     __tablename__ = "sync_entry"
-    __table_args__ = (Index("ix_sync_entry_app_seq", "application_id", "seq", unique=True),)
+    __table_args__ = (
+        Index("ix_sync_entry_app_seq", "application_id", "seq", unique=True),
+        Index("ix_sync_entry_user_id", "user_id"),
+    )
 
     application_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("application.id", ondelete="CASCADE"), primary_key=True

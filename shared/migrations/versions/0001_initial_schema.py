@@ -282,6 +282,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sync_entry", schema=None) as batch_op:
         batch_op.create_index("ix_sync_entry_app_seq", ["application_id", "seq"], unique=True)
+        # A user's entries across applications, touched on every edit of that user.
+        batch_op.create_index("ix_sync_entry_user_id", ["user_id"], unique=False)
 
     op.create_table(
         "auth_session",

@@ -21,6 +21,10 @@ def create_redis(url: str) -> redis.Redis:
         socket_timeout=5,
         health_check_interval=30,
         retry_on_timeout=True,
+        # redis-py's default cap is 100 per process; FastAPI runs the exit of sync
+        # generator dependencies (the pipeline's audit) outside the 40-thread pool,
+        # so a burst of concurrent requests can need more than that.
+        max_connections=1000,
     )
 
 

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import FastAPI
 
+from auth.admin.activity_router import router as admin_activity_router
+from auth.admin.router import router as admin_router
+from auth.admin.setup import announce_setup_token
+from auth.events import DirectoryEventConsumer
+from auth.login.router import router as login_router
+from auth.otp.router import router as otp_router
+from auth.recovery.router import router as recovery_router
+from auth.sessions.router import router as sessions_router
+from auth.sessions.verified import VerifiedTokens
 from shared.runtime import Runtime
 from shared.service_app import create_service_app
+from shared.tokens import ensure_signing_key
+
+log = structlog.get_logger("auth")
 
 DESCRIPTION = (
     "Shared authentication endpoints for registered applications. "
@@ -13,12 +26,36 @@ DESCRIPTION = (
 )
 
 
+def prepare(runtime: Runtime) -> None:
+    """At start: the platform token secret exists (generated strongly when first needed),
+    and while there is no administrator the setup token is printed."""
+    try:
+        with runtime.session_factory() as session:
+            ensure_signing_key(session, runtime.box)
+    except Exception as exc:  # minting retries it; readiness reports the database
+        log.warning("signing_key_unavailable", error=str(exc))
+    announce_setup_token(runtime)
+
+
 def create_app(runtime: Runtime) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="auth",
         title="Identity Services — auth",
         description=DESCRIPTION,
         ops_prefix="/auth",
-        routers=[],
+        routers=[
+            login_router,
+            otp_router,
+            sessions_router,
+            recovery_router,
+            admin_router,
+            admin_activity_router,
+        ],
         runtime=runtime,
+        on_start=prepare,
     )
+    consumer = DirectoryEventConsumer(runtime)
+    runtime.add_background(consumer.start, consumer.stop)
+    app.state.directory_events = consumer
+    app.state.verified_tokens = VerifiedTokens(runtime)
+    return app

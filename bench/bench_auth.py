@@ -1,0 +1,415 @@
+"""Benchmark of the auth hot paths with `wrk` on loopback, beside baselines from the same run.
+
+    python bench/bench_auth.py [--seconds 10] [--workers N]
+
+- `GET /auth/session` requests/s and p50/p99, beside a FastAPI hello-world
+  served the same way (uvicorn, same number of workers), measured right before
+  and right after it;
+- `POST /auth/login` logins/s, beside raw argon2id verifications/s with the same
+  parameters on the same number of processes, measured right before and after;
+- `POST /auth/token/refresh` requests/s, each request with a fresh token.
+
+Creates its own MariaDB database and Redis prefix (both removed at the end).
+Needs `wrk` (Debian: `apt-get install wrk`). Prints a markdown table; asserts
+nothing about timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import multiprocessing
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pymysql
+import redis
+from argon2 import PasswordHasher, Type
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "services" / "auth")]
+
+from shared.migrate import upgrade  # noqa: E402
+from shared.models.base import new_id  # noqa: E402
+from shared.security.api_keys import generate_api_key  # noqa: E402
+from shared.sync_contract import compute_sync_hash  # noqa: E402
+
+MYSQL_URL = os.environ.get("IDENTITY_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
+REDIS_URL = os.environ.get("IDENTITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+PASSWORD = "violet-harbour-engine-41"
+ARGON2 = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}  # the settings' defaults
+REFRESH_TOKENS = 60_000
+USERS = 64
+
+HELLO_APP = """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/hello")
+async def hello() -> dict[str, str]:
+    return {"message": "Hello World"}
+"""
+
+LOGIN_SCRIPT = """
+local n = 0
+function request()
+  n = n + 1
+  local body = '{"login":"bench' .. (n %% %(users)d) .. '@example.com","password":"%(password)s"}'
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+    ["X-Auth-Service-Key"] = "%(key)s"}, body)
+end
+"""
+
+# Each wrk thread walks its own slice of a file of never-used refresh tokens.
+REFRESH_SCRIPT = """
+local tokens = {}
+for line in io.lines("%(path)s") do tokens[#tokens + 1] = line end
+local counter, threads = 1, {}
+function setup(thread)
+  thread:set("id", counter); counter = counter + 1; table.insert(threads, thread)
+end
+function init(args)
+  local per = math.floor(#tokens / %(threads)d)
+  first = (id - 1) * per; index = 0; span = per
+end
+function request()
+  index = (index %% span) + 1
+  local body = '{"refresh_token":"' .. tokens[first + index] .. '"}'
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+    ["X-Auth-Service-Key"] = "%(key)s"}, body)
+end
+"""
+
+
+@dataclass
+class Result:
+    label: str
+    rate: float
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    errors: int = 0
+    baseline: str | None = None
+
+
+def mysql_params() -> dict[str, object]:
+    parts = urlsplit(MYSQL_URL.replace("mysql+pymysql", "mysql"))
+    return {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 3306,
+        "user": parts.username or "root",
+        "password": parts.password or "",
+    }
+
+
+@contextlib.contextmanager
+def bench_database() -> Iterator[tuple[str, str]]:
+    name = f"identity_bench_{uuid.uuid4().hex[:12]}"
+    admin = pymysql.connect(autocommit=True, **mysql_params())  # type: ignore[arg-type]
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    try:
+        yield name, f"{MYSQL_URL}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+
+@contextlib.contextmanager
+def redis_prefix() -> Iterator[str]:
+    prefix = f"identity-bench-{uuid.uuid4().hex[:8]}:"
+    try:
+        yield prefix
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(match=prefix + "*", count=1000):
+            client.delete(key)
+
+
+def seed(db: str, users: int) -> tuple[str, str, str]:
+    """One application (key, loopback allowed) and `users` assigned users with a password.
+
+    Logins rotate over the users: concurrent attempts on one account count toward
+    its lockout threshold, which a real person never reaches by signing in.
+    """
+    now = datetime.now(UTC).replace(tzinfo=None)
+    app_id, key = str(new_id()), generate_api_key()
+    password_hash = PasswordHasher(**ARGON2, type=Type.ID).hash(PASSWORD)
+    conn = pymysql.connect(database=db, **mysql_params())  # type: ignore[arg-type]
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO application (id, name, status, created_at, updated_at)"
+            " VALUES (%s, 'bench-app', 'active', %s, %s)",
+            (app_id, now, now),
+        )
+        cur.execute(
+            "INSERT INTO allowed_network (application_id, cidr, position)"
+            " VALUES (%s, '127.0.0.1/32', 0)",
+            (app_id,),
+        )
+        cur.execute(
+            "INSERT INTO api_key (id, application_id, prefix, key_hash, status, created_at)"
+            " VALUES (%s, %s, %s, %s, 'active', %s)",
+            (str(new_id()), app_id, key.prefix, key.key_hash, now),
+        )
+        first_user = ""
+        for n in range(users):
+            user_id = str(new_id())
+            first_user = first_user or user_id
+            fields = {"name": f"Bench User {n}", "email": f"bench{n}@example.com"}
+            fields |= {"mobile_number": None, "emp_id": None, "status": "active"}
+            cur.execute(
+                "INSERT INTO user_account (id, name, email, status, is_admin, mfa_enabled,"
+                " password_hash, sync_hash, created_at, updated_at)"
+                " VALUES (%s, %s, %s, 'active', 0, 0, %s, %s, %s, %s)",
+                (
+                    user_id,
+                    fields["name"],
+                    fields["email"],
+                    password_hash,
+                    compute_sync_hash(fields),
+                    now,
+                    now,
+                ),
+            )
+            cur.execute(
+                "INSERT INTO assignment (user_id, application_id, created_at) VALUES (%s, %s, %s)",
+                (user_id, app_id, now),
+            )
+    conn.commit()
+    conn.close()
+    return app_id, first_user, key.plaintext
+
+
+def seed_refresh_tokens(db: str, app_id: str, user_id: str, count: int) -> list[str]:
+    """`count` sessions, each with one unused refresh token, as a login would leave them."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    later = now + timedelta(days=30)
+    sessions, tokens, plaintexts = [], [], []
+    for _ in range(count):
+        session_id, plaintext = str(new_id()), "rt_" + secrets.token_urlsafe(32)
+        sessions.append((session_id, user_id, app_id, now, now, later, later + timedelta(days=60)))
+        tokens.append(
+            (str(new_id()), session_id, hashlib.sha256(plaintext.encode()).hexdigest(), now, later)
+        )
+        plaintexts.append(plaintext)
+    conn = pymysql.connect(database=db, **mysql_params())  # type: ignore[arg-type]
+    with conn.cursor() as cur:
+        for start in range(0, count, 5000):
+            cur.executemany(
+                "INSERT INTO auth_session (id, user_id, application_id, created_at, last_seen_at,"
+                " expires_at, absolute_expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                sessions[start : start + 5000],
+            )
+            cur.executemany(
+                "INSERT INTO refresh_token (id, session_id, token_hash, created_at, expires_at)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                tokens[start : start + 5000],
+            )
+    conn.commit()
+    conn.close()
+    return plaintexts
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(
+    target: str, app_dir: Path, env: dict[str, str], workers: int, probe: str
+) -> Iterator[str]:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(app_dir)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    command += ["--log-level", "warning", "--no-access-log", "--no-proxy-headers"]
+    server = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(base + probe, timeout=1).status_code == 200:
+                    break
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{target} did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _millis(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, seconds: int, connections: int, threads: int, args: list[str]) -> Result:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *args, url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Result(
+        label="",
+        rate=rate,
+        p50_ms=_millis(p50.group(1)) if p50 else None,
+        p99_ms=_millis(p99.group(1)) if p99 else None,
+        errors=int(errors.group(1)) if errors else 0,
+    )
+
+
+def _verify_loop(args: tuple[str, float]) -> int:
+    stored, seconds = args
+    hasher = PasswordHasher(**ARGON2, type=Type.ID)
+    done, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        hasher.verify(stored, PASSWORD)
+        done += 1
+    return done
+
+
+def argon2_rate(processes: int, seconds: float) -> float:
+    stored = PasswordHasher(**ARGON2, type=Type.ID).hash(PASSWORD)
+    with multiprocessing.Pool(processes) as pool:
+        counts = pool.map(_verify_loop, [(stored, seconds)] * processes)
+    return sum(counts) / seconds
+
+
+def lua(text: str, directory: Path, name: str) -> str:
+    path = directory / name
+    path.write_text(text)
+    return str(path)
+
+
+def mean_of(label: str, first: Result, second: Result) -> Result:
+    """A baseline measured right before and right after, so drifting load hits both sides."""
+    return Result(
+        label,
+        (first.rate + second.rate) / 2,
+        p50_ms=max(first.p50_ms or 0, second.p50_ms or 0) or None,
+        p99_ms=max(first.p99_ms or 0, second.p99_ms or 0) or None,
+        errors=first.errors + second.errors,
+    )
+
+
+def run(seconds: int, workers: int) -> list[Result]:
+    threads = max(1, min(workers, 4))
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        bench_database() as (db, url),
+        redis_prefix() as prefix,
+    ):
+        scratch = Path(tmp)
+        upgrade(url)
+        app_id, user_id, key = seed(db, USERS)
+        refresh_file = scratch / "refresh_tokens.txt"
+        refresh_file.write_text("\n".join(seed_refresh_tokens(db, app_id, user_id, REFRESH_TOKENS)))
+        (scratch / "hello_app.py").write_text(HELLO_APP)
+        env = {
+            "IDENTITY_ENV": "production",
+            "IDENTITY_DATABASE_URL": url,
+            "IDENTITY_REDIS_URL": REDIS_URL,
+            "IDENTITY_REDIS_PREFIX": prefix,
+            "IDENTITY_SECRET_KEY": secrets.token_urlsafe(48),
+            "IDENTITY_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "services" / "auth")]),
+        }
+        with (
+            serve("hello_app:app", scratch, {}, workers, "/hello") as hello_base,
+            serve(
+                "auth.main:app", ROOT / "services" / "auth", env, workers, "/auth/healthz"
+            ) as base,
+        ):
+            signed_in = httpx.post(
+                base + "/auth/login",
+                json={"login": "bench0@example.com", "password": PASSWORD},
+                headers={"X-Auth-Service-Key": key},
+                timeout=30,
+            )
+            signed_in.raise_for_status()
+            access = signed_in.json()["access_token"]
+            session_args = [
+                "-H",
+                f"X-Auth-Service-Key: {key}",
+                "-H",
+                f"Authorization: Bearer {access}",
+            ]
+
+            before = wrk(hello_base + "/hello", seconds, 64, threads, [])
+            session = wrk(base + "/auth/session", seconds, 64, threads, session_args)
+            after = wrk(hello_base + "/hello", seconds, 64, threads, [])
+            hello = mean_of("FastAPI hello-world (baseline)", before, after)
+            session.label, session.baseline = "GET /auth/session", hello.label
+
+            values = {"key": key, "users": USERS, "password": PASSWORD}
+            script = lua(LOGIN_SCRIPT % values, scratch, "login.lua")
+            raw_before = argon2_rate(workers, seconds)
+            login = wrk(base + "/auth/login", seconds, 4 * workers, threads, ["-s", script])
+            raw_after = argon2_rate(workers, seconds)
+            raw = Result("raw argon2id verify (baseline)", (raw_before + raw_after) / 2)
+            login.label, login.baseline = "POST /auth/login", raw.label
+
+            script = lua(
+                REFRESH_SCRIPT % {"path": refresh_file, "threads": threads, "key": key},
+                scratch,
+                "refresh.lua",
+            )
+            refresh = wrk(base + "/auth/token/refresh", seconds, 16, threads, ["-s", script])
+            refresh.label = "POST /auth/token/refresh (fresh token each time)"
+    return [hello, session, raw, login, refresh]
+
+
+def table(results: list[Result], workers: int) -> str:
+    by_label = {r.label: r for r in results}
+    lines = [
+        f"{workers} uvicorn workers / argon2 processes, {os.cpu_count()} CPUs (wrk on the same"
+        " machine), argon2id t=2 m=19 MiB p=1",
+        "",
+        "| measurement | requests/s | p50 ms | p99 ms | non-2xx | vs baseline |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ratio = f"{r.rate / by_label[r.baseline].rate:.2f}x" if r.baseline else "-"
+        p50 = f"{r.p50_ms:.2f}" if r.p50_ms is not None else "-"
+        p99 = f"{r.p99_ms:.2f}" if r.p99_ms is not None else "-"
+        lines.append(f"| {r.label} | {r.rate:,.0f} | {p50} | {p99} | {r.errors} | {ratio} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    print(table(run(args.seconds, args.workers), args.workers))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Reading the directory (users and assignments) the way sign-in needs it. Read-only.
+
+The directory owns `user_account`; the one write the auth service makes to it is
+`password_hash` (a password reset, or a re-hash with newer argon2 parameters).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from auth.errors import NotAssigned, UserDisabled, UserNotFound
+from shared.contact import InvalidContact, Login, parse_login
+from shared.errors import Unprocessable
+from shared.models import Assignment, UserAccount
+
+
+def parse_login_field(value: str, default_region: str) -> Login:
+    """The login normalised as the directory stores it, or a 422 naming the field."""
+    try:
+        return parse_login(value, default_region)
+    except InvalidContact as exc:
+        raise Unprocessable(
+            f"login: {exc.message}",
+            code="validation_error",
+            fields=[{"field": "login", "message": exc.message}],
+        ) from exc
+
+
+def find_user(session: Session, login: Login) -> UserAccount | None:
+    column = UserAccount.email if login.kind == "email" else UserAccount.mobile_number
+    return session.scalar(select(UserAccount).where(column == login.value))
+
+
+def is_assigned(session: Session, user_id: uuid.UUID, application_id: uuid.UUID) -> bool:
+    found = session.scalar(
+        select(Assignment.user_id).where(
+            Assignment.user_id == user_id, Assignment.application_id == application_id
+        )
+    )
+    return found is not None
+
+
+def require_app_user(
+    session: Session, user: UserAccount | None, application_id: uuid.UUID | None
+) -> UserAccount:
+    """The seed's checks, in its order: in the directory, active, assigned to this application.
+
+    With no application (the console) the user must be an active administrator.
+    """
+    if user is None:
+        raise UserNotFound()
+    if user.status != "active":
+        raise UserDisabled()
+    if application_id is None:
+        if not user.is_admin:
+            raise NotAssigned("Administrator access only.")
+    elif not is_assigned(session, user.id, application_id):
+        raise NotAssigned()
+    return user
+
+
+def iso(moment: datetime) -> str:
+    """UTC with a `Z`, exactly as the response models (and `/users/sync`) write it."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def user_payload(user: UserAccount) -> dict[str, Any]:
+    """The `user` object (DESIGN.md §5), JSON-ready."""
+    return {
+        "auth_user_id": str(user.id),
+        "name": user.name,
+        "mobile_number": user.mobile_number,
+        "email": user.email,
+        "emp_id": user.emp_id,
+        "status": user.status,
+        "updated_at": iso(user.updated_at),
+        "sync_hash": user.sync_hash,
+    }

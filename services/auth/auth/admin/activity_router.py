@@ -1,0 +1,104 @@
+"""`/auth/admin/...`: a user's devices and sessions for the console, and ending them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from auth.admin import activity
+from auth.admin.schemas import ActivityCounts, DeviceList, RevokedCount, SessionList
+from auth.trail import record_admin_action
+from shared.admin_auth import CurrentAdmin
+from shared.audit import EventType
+from shared.db import DbSession
+from shared.errors import error_responses
+
+router = APIRouter(
+    prefix="/auth/admin", tags=["console: sessions"], responses=error_responses(401, 403, 422)
+)
+
+
+@router.get("/users/{user_id}/sessions", response_model=SessionList, responses=error_responses(404))
+def list_sessions(
+    db: DbSession,
+    _: CurrentAdmin,
+    user_id: uuid.UUID,
+    include_ended: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Any:
+    """List a user's active sessions (with `include_ended`, ended ones too), newest first."""
+    return {"items": activity.list_sessions(db, user_id, include_ended, limit)}
+
+
+@router.get("/users/{user_id}/devices", response_model=DeviceList, responses=error_responses(404))
+def list_devices(db: DbSession, _: CurrentAdmin, user_id: uuid.UUID) -> Any:
+    """List the devices a user has signed in from."""
+    return {"items": activity.list_devices(db, user_id)}
+
+
+@router.get("/activity", response_model=ActivityCounts)
+def activity_counts(
+    db: DbSession,
+    _: CurrentAdmin,
+    user_id: Annotated[list[uuid.UUID], Query(min_length=1, max_length=500)],
+) -> Any:
+    """Devices and active sessions per user, for the directory's user list."""
+    return {"counts": activity.activity_counts(db, list(dict.fromkeys(user_id)))}
+
+
+@router.delete("/sessions/{session_id}", status_code=204, responses=error_responses(404))
+def revoke_session(
+    request: Request, db: DbSession, admin: CurrentAdmin, session_id: uuid.UUID
+) -> Response:
+    """End one session at once (its access tokens stop working on the next check)."""
+    runtime = request.app.state.runtime
+    target = activity.end_session(db, runtime, session_id)
+    record_admin_action(
+        db,
+        runtime,
+        admin,
+        EventType.ADMIN_SESSION_REVOKED,
+        subject_user_id=target.user_id,
+        details={"session_id": str(session_id)},
+    )
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/users/{user_id}/sessions", response_model=RevokedCount, responses=error_responses(404)
+)
+def revoke_user_sessions(
+    request: Request, db: DbSession, admin: CurrentAdmin, user_id: uuid.UUID
+) -> Any:
+    """End every session of a user."""
+    runtime = request.app.state.runtime
+    count = activity.end_user_sessions(db, runtime, user_id)
+    record_admin_action(
+        db,
+        runtime,
+        admin,
+        EventType.ADMIN_SESSION_REVOKED,
+        subject_user_id=user_id,
+        details={"scope": "all", "revoked": count},
+    )
+    return {"revoked": count}
+
+
+@router.delete("/devices/{device_id}", status_code=204, responses=error_responses(404))
+def forget_device(
+    request: Request, db: DbSession, admin: CurrentAdmin, device_id: uuid.UUID
+) -> Response:
+    """End a device's sessions and forget the device."""
+    runtime = request.app.state.runtime
+    device = activity.forget_device(db, runtime, device_id)
+    record_admin_action(
+        db,
+        runtime,
+        admin,
+        EventType.ADMIN_SESSION_REVOKED,
+        subject_user_id=device.user_id,
+        details={"device_id": str(device_id), "device_name": device.name},
+    )
+    return Response(status_code=204)

@@ -1,0 +1,104 @@
+"""Bodies of the console's sign-in and session-management API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+from auth.schemas import LoginField, Strict
+from shared.otp_contract import Channel
+
+
+class SetupIn(Strict):
+    setup_token: str = Field(min_length=1, max_length=256)
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    mobile_number: str | None = Field(default=None, max_length=32)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AdminLoginIn(Strict):
+    login: str = LoginField
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AdminOtpRequestIn(Strict):
+    login: str = LoginField
+    channel: Channel | None = None
+
+
+class AdminOtpVerifyIn(Strict):
+    otp_request_id: str | None = Field(default=None, min_length=1, max_length=64)
+    login: str | None = Field(default=None, min_length=1, max_length=254)
+    code: str = Field(pattern=r"^[0-9]{4,10}$")
+
+    @model_validator(mode="after")
+    def _one_way_to_name_the_code(self) -> AdminOtpVerifyIn:
+        if (self.otp_request_id is None) == (self.login is None):
+            raise ValueError("give either otp_request_id or login")
+        return self
+
+
+class AdminRefreshIn(Strict):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class RotateSecretIn(Strict):
+    secret: SecretStr | None = Field(
+        default=None, min_length=32, max_length=512, description="Random when omitted"
+    )
+    overlap_seconds: int | None = Field(
+        default=None, ge=0, le=7 * 86400, description="Old tokens keep verifying this long"
+    )
+
+
+class RotateSecretOut(BaseModel):
+    kid: str
+    previous_verify_until: datetime
+
+
+class DeviceOut(BaseModel):
+    device_id: uuid.UUID
+    device_key: str
+    name: str | None
+    platform: str | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    active_sessions: int
+
+
+class SessionInfo(BaseModel):
+    session_id: uuid.UUID
+    application_id: uuid.UUID | None
+    application_name: str | None
+    device: DeviceOut | None
+    ip: str | None
+    user_agent: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
+class SessionList(BaseModel):
+    items: list[SessionInfo]
+
+
+class DeviceList(BaseModel):
+    items: list[DeviceOut]
+
+
+class UserActivity(BaseModel):
+    devices: int
+    active_sessions: int
+
+
+class ActivityCounts(BaseModel):
+    counts: dict[str, UserActivity]
+
+
+class RevokedCount(BaseModel):
+    revoked: int

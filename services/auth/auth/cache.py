@@ -1,0 +1,94 @@
+"""What `GET /auth/session` reads instead of MySQL: session state, revocations, user profiles.
+
+All in Redis, shared by every replica. The database stays the source of truth:
+a missing entry is loaded from it; revocation writes the database first and
+then marks the session here (`revoked_session_key`, which the admin API also
+checks). A marker outlives every access token of its session, since no new
+ones are minted for a revoked session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from shared.admin_auth import revoked_session_key
+from shared.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class CachedState:
+    revoked: bool
+    session: dict[str, Any] | None
+    user: dict[str, Any] | None
+
+
+class SessionCache:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._redis = runtime.redis
+        self._keys = runtime.keys
+
+    def _session_key(self, session_id: str) -> str:
+        return self._keys("auth", "session", session_id)
+
+    def _user_key(self, user_id: str) -> str:
+        return self._keys("auth", "user", user_id)
+
+    def _user_sessions_key(self, user_id: str) -> str:
+        return self._keys("auth", "user-sessions", user_id)
+
+    def read(self, session_id: str, user_id: str) -> CachedState:
+        """One round trip: the revocation marker, the session and the user profile."""
+        revoked, session, user = self._redis.mget(
+            [
+                revoked_session_key(self._runtime, session_id),
+                self._session_key(session_id),
+                self._user_key(user_id),
+            ]
+        )
+        return CachedState(
+            revoked=revoked is not None,
+            session=orjson.loads(session) if session else None,
+            user=orjson.loads(user) if user else None,
+        )
+
+    def store_session(self, state: dict[str, Any], ttl_seconds: int) -> None:
+        user_id, session_id = state["user_id"], state["session_id"]
+        members = self._user_sessions_key(user_id)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._session_key(session_id), orjson.dumps(state), ex=max(ttl_seconds, 1))
+        pipe.sadd(members, session_id)
+        pipe.expire(members, self._runtime.settings.session_max_lifetime_seconds)
+        pipe.execute()
+
+    def store_user(self, payload: dict[str, Any], *, replace: bool) -> None:
+        """`replace` for the directory-event consumer; request paths only fill a gap,
+        so a request holding an older read never overwrites the consumer's newer one."""
+        self._redis.set(
+            self._user_key(payload["auth_user_id"]),
+            orjson.dumps(payload),
+            ex=self._runtime.settings.session_cache_seconds,
+            nx=not replace,
+        )
+
+    def drop_user(self, user_id: str) -> None:
+        self._redis.delete(self._user_key(user_id))
+
+    def sessions_of(self, user_id: str) -> set[str]:
+        return {str(s) for s in self._redis.smembers(self._user_sessions_key(user_id))}
+
+    def mark_revoked(self, user_id: str, session_ids: Iterable[str]) -> None:
+        ids = list(session_ids)
+        if not ids:
+            return
+        ttl = self._runtime.settings.access_token_ttl_seconds + 60
+        pipe = self._redis.pipeline(transaction=False)
+        for session_id in ids:
+            pipe.set(revoked_session_key(self._runtime, session_id), "1", ex=ttl)
+            pipe.delete(self._session_key(session_id))
+        pipe.srem(self._user_sessions_key(user_id), *ids)
+        pipe.execute()

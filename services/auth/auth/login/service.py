@@ -1,0 +1,95 @@
+"""Password sign-in (with lockout and MFA) and the `register` membership check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from auth.accounts import find_user, parse_login_field, require_app_user, user_payload
+from auth.context import SignInContext
+from auth.errors import AccountLocked, InvalidCredentials
+from auth.login.lockout import Lockout
+from auth.otp.service import start_challenge
+from auth.schemas import DeviceIn
+from auth.sessions.service import issue_token_pair
+from auth.trail import emit_now, sign_in_record
+from shared.audit import EventType, Outcome
+from shared.errors import ServiceError
+from shared.otp_contract import Purpose
+from shared.runtime import Runtime
+
+
+def register(session: Session, runtime: Runtime, ctx: SignInContext, login_text: str) -> dict:
+    """The user, if they exist, are active and are assigned to the calling application."""
+    login = parse_login_field(login_text, runtime.settings.default_region)
+    user = require_app_user(session, find_user(session, login), ctx.application_id)
+    return {"user": user_payload(user)}
+
+
+def password_sign_in(
+    session: Session,
+    runtime: Runtime,
+    ctx: SignInContext,
+    login_text: str,
+    password: str,
+    device: DeviceIn | None,
+) -> dict[str, Any]:
+    login = parse_login_field(login_text, runtime.settings.default_region)
+    user = find_user(session, login)
+    lockout = Lockout(runtime)
+    # Unknown logins get a counter too, so probing them is throttled the same way.
+    account = str(user.id) if user else f"{login.kind}:{login.value}"
+    try:
+        attempt = lockout.begin(account, ctx.client.effective_ip)
+    except AccountLocked as exc:
+        _failed(runtime, ctx, user.id if user else None, "locked", exc.code)
+        raise
+    # The same argon2 work whether or not the user exists or has a password.
+    result = runtime.passwords.verify(user.password_hash if user else None, password)
+    if user is None or not result.ok:
+        failure = lockout.failed(attempt)
+        _failed(runtime, ctx, user.id if user else None, "wrong_password", None)
+        for scope, seconds in (
+            ("account", failure.account_locked_for),
+            ("ip", failure.ip_locked_for),
+        ):
+            if seconds:
+                record = sign_in_record(
+                    ctx,
+                    EventType.ACCOUNT_LOCKED,
+                    user_id=user.id if user else None,
+                    outcome=Outcome.DENIED,
+                    details={"scope": scope, "seconds": seconds, "login_kind": login.kind},
+                )
+                emit_now(runtime, record)
+        raise InvalidCredentials()
+    lockout.succeeded(attempt)
+    if result.new_hash:
+        user.password_hash = result.new_hash  # parameters were raised since it was stored
+    try:
+        if ctx.is_console:
+            # The console says nothing about who is an administrator.
+            if user.status != "active" or not user.is_admin:
+                raise InvalidCredentials()
+        else:
+            require_app_user(session, user, ctx.application_id)
+    except ServiceError as exc:
+        _failed(runtime, ctx, user.id, "not_allowed", exc.code)
+        raise
+    if user.mfa_enabled:
+        challenge = start_challenge(session, runtime, ctx, user, login, Purpose.MFA, None)
+        return {"mfa_required": True, **challenge}
+    return issue_token_pair(session, runtime, ctx, user, device, "password")
+
+
+def _failed(
+    runtime: Runtime, ctx: SignInContext, user_id: Any, reason: str, code: str | None
+) -> None:
+    details = {"method": "password", "reason": reason, **({"error": code} if code else {})}
+    emit_now(
+        runtime,
+        sign_in_record(
+            ctx, EventType.LOGIN_FAILED, user_id=user_id, outcome=Outcome.FAILURE, details=details
+        ),
+    )

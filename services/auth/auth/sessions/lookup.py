@@ -1,0 +1,70 @@
+"""`GET /auth/session`, the hot path: a JWT check and one Redis round trip, no SQL.
+
+The database is read only when Redis has no entry for the session or the user
+(first call after a restart or an eviction), and the entry is then filled.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from auth.accounts import user_payload
+from auth.cache import SessionCache
+from auth.sessions.tokens import audience_of, session_state
+from auth.sessions.verified import VerifiedTokens
+from shared.admin_auth import SessionRevoked
+from shared.models import AuthSession, UserAccount
+from shared.models.base import utcnow
+from shared.runtime import Runtime
+from shared.tokens import InvalidToken
+
+SESSION_FIELDS = ("session_id", "created_at", "expires_at")
+
+
+def session_view(
+    runtime: Runtime, verified: VerifiedTokens, audience: str, bearer: str
+) -> dict[str, Any]:
+    token = verified.verify(bearer, audience)
+    if not token.session_id:
+        raise InvalidToken()
+    cache = SessionCache(runtime)
+    cached = cache.read(token.session_id, token.subject)
+    if cached.revoked:
+        raise SessionRevoked()
+    state, user = cached.session, cached.user
+    if state is None or user is None:
+        state, user = _load(runtime, cache, token.session_id, token.subject, audience)
+    if state["user_id"] != token.subject or state["audience"] != audience:
+        raise InvalidToken()
+    if state["expires_ts"] <= time.time():
+        raise SessionRevoked("The session has expired.")
+    if user["status"] != "active":
+        raise SessionRevoked()
+    return {"user": user, "session": {k: state[k] for k in SESSION_FIELDS}}
+
+
+def _load(
+    runtime: Runtime, cache: SessionCache, session_id: str, user_id: str, audience: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        sid, uid = uuid.UUID(session_id), uuid.UUID(user_id)
+    except ValueError as exc:
+        raise InvalidToken() from exc
+    with runtime.session_factory() as session:
+        auth_session = session.get(AuthSession, sid)
+        user = session.get(UserAccount, uid)
+        if auth_session is None or user is None or auth_session.user_id != uid:
+            raise SessionRevoked()
+        if auth_session.revoked_at is not None:
+            raise SessionRevoked()
+        if audience_of(auth_session) != audience:
+            raise InvalidToken()
+        state = session_state(auth_session, audience)
+        payload = user_payload(user)
+    remaining = int((auth_session.expires_at - utcnow()).total_seconds())
+    if remaining > 0:
+        cache.store_session(state, remaining)
+    cache.store_user(payload, replace=False)
+    return state, payload

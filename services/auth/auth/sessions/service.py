@@ -1,0 +1,247 @@
+"""Starting sessions, rotating refresh tokens (DESIGN.md §6) and logging out."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from auth.accounts import is_assigned, user_payload
+from auth.cache import SessionCache
+from auth.context import SignInContext
+from auth.errors import (
+    InvalidRefreshToken,
+    RefreshInProgress,
+    RefreshTokenExpired,
+    RefreshTokenReused,
+)
+from auth.schemas import DeviceIn
+from auth.sessions import repository
+from auth.sessions.revocation import revoke_now, revoke_sessions
+from auth.sessions.tokens import (
+    hash_refresh_token,
+    new_refresh_token,
+    session_state,
+    token_response,
+)
+from auth.trail import emit_now, emit_on_commit, sign_in_record
+from shared.admin_auth import SessionRevoked
+from shared.after_commit import defer
+from shared.audit import EventType, Outcome
+from shared.models import AuthSession, RefreshToken, UserAccount, new_id
+from shared.models.base import utcnow
+from shared.runtime import Runtime
+
+
+def _cache_after_commit(
+    session: Session, runtime: Runtime, auth_session: AuthSession, audience: str, user: UserAccount
+) -> None:
+    state = session_state(auth_session, audience)
+    ttl = int((auth_session.expires_at - utcnow()).total_seconds())
+    payload = user_payload(user)
+
+    def store() -> None:
+        cache = SessionCache(runtime)
+        cache.store_session(state, ttl)
+        cache.store_user(payload, replace=False)
+
+    defer(session, store)
+
+
+def issue_token_pair(
+    session: Session,
+    runtime: Runtime,
+    ctx: SignInContext,
+    user: UserAccount,
+    device: DeviceIn | None,
+    method: str,
+) -> dict[str, Any]:
+    """A new session for a user who just proved who they are, and its first token pair."""
+    settings = runtime.settings
+    now = utcnow()
+    device_row = repository.upsert_device(session, user.id, device, now) if device else None
+    absolute = now + timedelta(seconds=settings.session_max_lifetime_seconds)
+    auth_session = AuthSession(
+        id=new_id(),
+        user_id=user.id,
+        application_id=ctx.application_id,
+        device_id=device_row.id if device_row else None,
+        ip=ctx.client.effective_ip,
+        user_agent=(ctx.user_agent or "")[:512] or None,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=min(now + timedelta(seconds=settings.refresh_token_ttl_seconds), absolute),
+        absolute_expires_at=absolute,
+    )
+    session.add(auth_session)
+    session.flush()
+    plaintext, token_hash = new_refresh_token()
+    session.add(
+        RefreshToken(
+            session_id=auth_session.id,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=auth_session.expires_at,
+        )
+    )
+    session.flush()
+    _cache_after_commit(session, runtime, auth_session, ctx.audience, user)
+    details = {"method": method, "session_id": str(auth_session.id)}
+    emit_on_commit(
+        session,
+        runtime,
+        sign_in_record(ctx, EventType.LOGIN_SUCCEEDED, user_id=user.id, details=details),
+    )
+    return token_response(runtime, auth_session, user, ctx.audience, plaintext, now)
+
+
+def _still_allowed(session: Session, user: UserAccount | None, auth_session: AuthSession) -> bool:
+    if user is None or user.status != "active":
+        return False
+    if auth_session.application_id is None:
+        return user.is_admin
+    return is_assigned(session, user.id, auth_session.application_id)
+
+
+def _grace_key(runtime: Runtime, token_hash: str) -> str:
+    return runtime.keys("auth", "refresh-grace", token_hash)
+
+
+def refresh_token_pair(
+    session: Session, runtime: Runtime, ctx: SignInContext, plaintext: str
+) -> dict[str, Any]:
+    found = repository.find_refresh(session, hash_refresh_token(plaintext))
+    if found is None or found[1].application_id != ctx.application_id:
+        raise InvalidRefreshToken()
+    token, auth_session = found
+    if auth_session.revoked_at is not None:
+        raise SessionRevoked()
+    now = utcnow()
+    if token.used_at is None:
+        if min(token.expires_at, auth_session.absolute_expires_at) <= now:
+            raise RefreshTokenExpired()
+        replacement_id = new_id()
+        if repository.consume_refresh(session, token.id, now, replacement_id):
+            return _rotate(session, runtime, ctx, auth_session, token, replacement_id, now)
+        session.refresh(token)  # lost the race: read what the winner committed
+    return _replayed(session, runtime, ctx, auth_session, token, now)
+
+
+def _rotate(
+    session: Session,
+    runtime: Runtime,
+    ctx: SignInContext,
+    auth_session: AuthSession,
+    used: RefreshToken,
+    replacement_id: uuid.UUID,
+    now: datetime,
+) -> dict[str, Any]:
+    settings = runtime.settings
+    user = session.get(UserAccount, auth_session.user_id)
+    if user is None or not _still_allowed(session, user, auth_session):
+        session.rollback()
+        revoke_now(runtime, auth_session.user_id, [auth_session.id], "user_not_allowed")
+        raise SessionRevoked()
+    auth_session.expires_at = min(
+        now + timedelta(seconds=settings.refresh_token_ttl_seconds),
+        auth_session.absolute_expires_at,
+    )
+    auth_session.last_seen_at = now
+    plaintext, token_hash = new_refresh_token()
+    session.add(
+        RefreshToken(
+            id=replacement_id,
+            session_id=auth_session.id,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=auth_session.expires_at,
+        )
+    )
+    session.flush()
+    response = token_response(runtime, auth_session, user, ctx.audience, plaintext, now)
+    if settings.refresh_reuse_grace_seconds:
+        # Written before commit: a concurrent duplicate waits on our row lock, and
+        # must find the answer the moment it gets through.
+        runtime.redis.set(
+            _grace_key(runtime, used.token_hash),
+            runtime.box.encrypt(orjson.dumps(response).decode()),
+            ex=settings.refresh_reuse_grace_seconds,
+        )
+    _cache_after_commit(session, runtime, auth_session, ctx.audience, user)
+    record = sign_in_record(
+        ctx,
+        EventType.TOKEN_REFRESHED,
+        user_id=user.id,
+        details={"session_id": str(auth_session.id)},
+    )
+    emit_on_commit(session, runtime, record)
+    return response
+
+
+def _replayed(
+    session: Session,
+    runtime: Runtime,
+    ctx: SignInContext,
+    auth_session: AuthSession,
+    token: RefreshToken,
+    now: datetime,
+) -> dict[str, Any]:
+    grace = runtime.settings.refresh_reuse_grace_seconds
+    if token.used_at is None or (now - token.used_at).total_seconds() <= grace:
+        # A client retry (or a duplicate fired at once): the same new pair, not another.
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            cached = runtime.redis.get(_grace_key(runtime, token.token_hash))
+            if cached:
+                return dict(orjson.loads(runtime.box.decrypt(str(cached))))
+            time.sleep(0.05)
+        raise RefreshInProgress(headers={"Retry-After": "1"})
+    session.rollback()
+    revoke_now(runtime, auth_session.user_id, [auth_session.id], "refresh_token_reused")
+    details = {"session_id": str(auth_session.id)}
+    emit_now(
+        runtime,
+        sign_in_record(
+            ctx,
+            EventType.REFRESH_REUSE_DETECTED,
+            user_id=auth_session.user_id,
+            outcome=Outcome.DENIED,
+            details=details,
+        ),
+    )
+    raise RefreshTokenReused()
+
+
+def logout(
+    session: Session,
+    runtime: Runtime,
+    ctx: SignInContext,
+    refresh_token: str | None,
+    bearer: str | None,
+) -> None:
+    """End the session named by a refresh token or an access token; a second call is a no-op."""
+    target: AuthSession | None = None
+    if refresh_token:
+        found = repository.find_refresh(session, hash_refresh_token(refresh_token))
+        # Another application's token is not this caller's to end: treat it as unknown.
+        if found is not None and found[1].application_id == ctx.application_id:
+            target = found[1]
+    elif bearer:
+        verified = runtime.tokens.verify(bearer, audience=ctx.audience)
+        try:
+            target = session.get(AuthSession, uuid.UUID(verified.session_id or ""))
+        except ValueError:
+            target = None
+        if target is not None and str(target.user_id) != verified.subject:
+            target = None
+    if target is None or target.revoked_at is not None:
+        return
+    revoke_sessions(session, runtime, target.user_id, [target.id], "logout")
+    record = sign_in_record(
+        ctx, EventType.SESSION_REVOKED, user_id=target.user_id, details={"reason": "logout"}
+    )
+    emit_on_commit(session, runtime, record)

@@ -1,0 +1,41 @@
+"""Access tokens this process verified a moment ago.
+
+Applications check the same token many times a minute; after the first check
+a repeat costs a dict lookup instead of a signature verification. Only the
+signature and claims are remembered, never the session state (that is read
+from Redis on every call). An entry lives at most `REMEMBER_SECONDS` and never
+past the token's `exp`, and all are dropped the moment the signing keys change
+on any replica, so a rotation or an ended overlap bites within seconds.
+"""
+
+from __future__ import annotations
+
+import time
+
+from shared.invalidation import Topic
+from shared.runtime import Runtime
+from shared.tokens import VerifiedToken
+
+REMEMBER_SECONDS = 30.0
+MAX_ENTRIES = 50_000
+
+
+class VerifiedTokens:
+    def __init__(self, runtime: Runtime) -> None:
+        self._tokens = runtime.tokens
+        self._entries: dict[str, tuple[float, VerifiedToken]] = {}
+        runtime.bus.subscribe(Topic.SIGNING_KEYS, self.clear)
+
+    def clear(self) -> None:
+        self._entries = {}
+
+    def verify(self, token: str, audience: str) -> VerifiedToken:
+        now = time.time()
+        hit = self._entries.get(token)
+        if hit is not None and hit[0] > now and hit[1].audience == audience:
+            return hit[1]
+        verified = self._tokens.verify(token, audience=audience)
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries = {}  # crude but bounded; refilled by the next calls
+        self._entries[token] = (min(verified.expires_at, now + REMEMBER_SECONDS), verified)
+        return verified

@@ -1,0 +1,77 @@
+"""Audit events of sign-in and of administrators' actions in the auth service.
+
+Successes are emitted after the transaction commits (a rolled-back sign-in
+did not happen); failures are emitted at once, because the request that
+reports them rolls back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from auth.context import SignInContext
+from shared.admin_auth import AdminIdentity
+from shared.after_commit import defer
+from shared.audit import AuditRecord, EventType, Outcome
+from shared.runtime import Runtime
+
+
+def sign_in_record(
+    ctx: SignInContext,
+    event: EventType,
+    *,
+    user_id: uuid.UUID | str | None,
+    outcome: Outcome = Outcome.SUCCESS,
+    details: dict[str, Any] | None = None,
+) -> AuditRecord:
+    subject = str(user_id) if user_id else None
+    actor: dict[str, str | None]
+    if ctx.application_id is not None:
+        actor = {
+            "actor_type": "app",
+            "actor_id": str(ctx.application_id),
+            "actor_name": ctx.application_name,
+        }
+    else:
+        actor = {"actor_type": "user", "actor_id": subject}
+    return AuditRecord(
+        type=event,
+        outcome=outcome,
+        subject_user_id=subject,
+        application_id=str(ctx.application_id) if ctx.application_id else None,
+        effective_ip=ctx.client.effective_ip,
+        forwarded_ip=ctx.client.forwarded_ip,
+        remote_addr=ctx.client.remote_addr,
+        user_agent=ctx.user_agent,
+        details={"audience": "console" if ctx.is_console else "app", **(details or {})},
+        **actor,
+    )
+
+
+def emit_now(runtime: Runtime, record: AuditRecord) -> None:
+    runtime.audit.emit_after_commit(record)  # logs, never raises: the answer matters more
+
+
+def emit_on_commit(session: Session, runtime: Runtime, record: AuditRecord) -> None:
+    defer(session, lambda: runtime.audit.emit_after_commit(record))
+
+
+def record_admin_action(
+    session: Session,
+    runtime: Runtime,
+    admin: AdminIdentity,
+    event: EventType,
+    *,
+    subject_user_id: uuid.UUID | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    record = AuditRecord(
+        type=event,
+        subject_user_id=str(subject_user_id) if subject_user_id else None,
+        details=details or {},
+        **admin.actor,
+    )
+    emit_on_commit(session, runtime, record)

@@ -1,0 +1,110 @@
+"""Refresh tokens: rotated on use, retry grace, reuse revokes the family, lifetimes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from shared.audit import EventType
+from shared.models import Assignment, AuthSession, RefreshToken
+from shared.models.base import utcnow
+from tests.auth.support import PASSWORD, AppCaller, audit_events, error_of
+from tests.factories import assign, make_app_with_key
+
+
+@pytest.fixture
+def tokens(caller, member):
+    return caller.signed_in(member["email"])
+
+
+def test_refresh_rotates_the_pair(caller, tokens, runtime):
+    response = caller.refresh(tokens["refresh_token"])
+    assert response.status_code == 200, response.text
+    fresh = response.json()
+    assert fresh["refresh_token"] != tokens["refresh_token"]
+    assert fresh["access_token"] != tokens["access_token"]
+    assert fresh["session"]["session_id"] == tokens["session"]["session_id"]
+    assert caller.session(fresh["access_token"]).status_code == 200
+    with runtime.session_factory() as db:
+        stored = db.scalars(select(RefreshToken.token_hash)).all()
+    assert tokens["refresh_token"] not in stored and fresh["refresh_token"] not in stored
+
+
+def test_a_retry_within_the_grace_window_gets_the_same_pair(caller, tokens):
+    first = caller.refresh(tokens["refresh_token"]).json()
+    retry = caller.refresh(tokens["refresh_token"])
+    assert retry.status_code == 200
+    assert retry.json()["refresh_token"] == first["refresh_token"]
+
+
+def test_reuse_after_the_grace_window_revokes_the_session(caller, tokens, runtime):
+    fresh = caller.refresh(tokens["refresh_token"]).json()
+    with runtime.session_factory() as db:
+        db.execute(update(RefreshToken).values(used_at=utcnow() - timedelta(seconds=60)))
+        db.commit()
+    reused = caller.refresh(tokens["refresh_token"])
+    assert error_of(reused) == (401, "refresh_token_reused")
+    # The whole family is gone: the thief's and the owner's newer tokens alike.
+    assert error_of(caller.session(fresh["access_token"])) == (401, "session_revoked")
+    assert error_of(caller.refresh(fresh["refresh_token"])) == (401, "session_revoked")
+    (event,) = audit_events(runtime, EventType.REFRESH_REUSE_DETECTED)
+    assert event.details["session_id"] == tokens["session"]["session_id"]
+
+
+def test_unknown_refresh_token(caller, member):
+    assert error_of(caller.refresh("rt_" + "x" * 43)) == (401, "invalid_refresh_token")
+
+
+def test_another_applications_refresh_token_is_refused(caller, tokens, admin, auth_client, member):
+    other_app, other_key = make_app_with_key(admin)
+    assign(admin, member["auth_user_id"], [caller.app["id"], other_app["id"]])
+    other = AppCaller(auth_client, other_key, other_app)
+    assert error_of(other.refresh(tokens["refresh_token"])) == (401, "invalid_refresh_token")
+    assert caller.refresh(tokens["refresh_token"]).status_code == 200  # not burnt by B
+
+
+def test_the_absolute_lifetime_ends_refreshing(caller, tokens, runtime):
+    with runtime.session_factory() as db:
+        db.execute(update(AuthSession).values(absolute_expires_at=utcnow() - timedelta(seconds=1)))
+        db.commit()
+    assert error_of(caller.refresh(tokens["refresh_token"])) == (401, "refresh_token_expired")
+
+
+def test_refresh_slides_but_never_past_the_absolute_lifetime(caller, tokens, runtime):
+    session_id = uuid.UUID(tokens["session"]["session_id"])
+    cap = utcnow() + timedelta(days=2)
+    with runtime.session_factory() as db:
+        db.execute(update(AuthSession).values(absolute_expires_at=cap))
+        db.commit()
+    fresh = caller.refresh(tokens["refresh_token"]).json()
+    assert fresh["refresh_expires_in"] <= 2 * 86400
+    with runtime.session_factory() as db:
+        assert db.get(AuthSession, session_id).expires_at <= cap
+
+
+def test_a_disabled_user_cannot_refresh(caller, tokens, admin, member):
+    admin.patch(f"/directory/users/{member['auth_user_id']}", json={"status": "disabled"})
+    assert error_of(caller.refresh(tokens["refresh_token"])) == (401, "session_revoked")
+
+
+def test_an_unassigned_user_cannot_refresh(caller, tokens, admin, member, runtime):
+    # Straight in the database, so the refresh itself must notice (no event involved).
+    with runtime.session_factory() as db:
+        db.query(Assignment).delete()
+        db.commit()
+    assert error_of(caller.refresh(tokens["refresh_token"])) == (401, "session_revoked")
+    assert caller.login(member["email"], PASSWORD).status_code == 403
+
+
+def test_a_duplicate_whose_twin_has_not_answered_yet_is_told_to_retry(caller, tokens, runtime):
+    # Used a moment ago, but the winner's answer is not there (it may still be committing).
+    with runtime.session_factory() as db:
+        db.execute(update(RefreshToken).values(used_at=utcnow()))
+        db.commit()
+    response = caller.refresh(tokens["refresh_token"])
+    assert error_of(response) == (409, "refresh_in_progress")
+    assert response.headers["Retry-After"] == "1"
+    assert caller.session(tokens["access_token"]).status_code == 200  # not treated as theft

@@ -84,6 +84,33 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     token_issuer: str | None = None
 
+    # Sign-in (the auth service). Refresh tokens slide within an absolute session lifetime.
+    refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=3600, le=365 * 86400)
+    session_max_lifetime_seconds: int = Field(default=90 * 86400, ge=3600, le=730 * 86400)
+    # A refresh token presented again this soon after its rotation is a client retry,
+    # answered with the same new pair; any later reuse revokes the session.
+    refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=60)
+    # How long a user profile cached for GET /auth/session lives without a directory event.
+    session_cache_seconds: int = Field(default=600, ge=10, le=86400)
+    otp_length: int = Field(default=6, ge=6, le=10)
+    otp_ttl_seconds: int = Field(default=300, ge=60, le=600)
+    otp_verify_max_attempts: int = Field(default=5, ge=1, le=10)
+    otp_resend_cooldown_seconds: int = Field(default=30, ge=0, le=600)
+    otp_hourly_cap_per_login: int = Field(default=10, ge=1, le=1000)
+    # Per calling address; an application's server calls for all its users, so this is wide.
+    otp_hourly_cap_per_ip: int = Field(default=300, ge=1, le=100_000)
+    otp_sms_enabled: bool = True
+    otp_email_enabled: bool = True
+    lockout_threshold: int = Field(default=5, ge=3, le=100)
+    lockout_base_seconds: int = Field(default=60, ge=1, le=3600)
+    lockout_max_seconds: int = Field(default=3600, ge=1, le=86400)
+    lockout_window_seconds: int = Field(default=900, ge=60, le=86400)
+    ip_failure_threshold: int = Field(default=100, ge=5, le=100_000)
+    password_reset_ttl_seconds: int = Field(default=900, ge=300, le=3600)
+    # Where the emailed recovery link points; default https://<public hostname>/reset-password.
+    password_reset_url: str | None = None
+    setup_token_ttl_seconds: int = Field(default=86400, ge=600, le=30 * 86400)
+
     # OTP delivery (the otp-delivery worker and its Test SMS).
     otp_worker_concurrency: int = Field(default=4, ge=1, le=64)
     # Loopback and private addresses are refused as provider hosts unless this
@@ -98,6 +125,12 @@ class Settings(BaseSettings):
     # How long a message a crashed worker held stays invisible before another
     # worker gets it; must exceed the longest task plus the longest retry wait.
     otp_visibility_timeout_seconds: int = Field(default=120, ge=3, le=86400)
+
+    # The console calls the other services' APIs here (Traefik, or the embedded process).
+    console_api_base_url: str = "http://127.0.0.1:8000"
+    # A console sign-in ends after this long without a request, and after the maximum regardless.
+    console_session_idle_seconds: int = Field(default=1800, ge=60, le=86400)
+    console_session_max_seconds: int = Field(default=12 * 3600, ge=300, le=7 * 86400)
 
     log_level: str = "INFO"
 
@@ -117,7 +150,9 @@ class Settings(BaseSettings):
     def _otp_timeouts_fit(self) -> Settings:
         longest_call = max(self.otp_http_timeout_seconds, self.otp_smtp_timeout_seconds)
         if self.otp_task_time_limit_seconds <= longest_call:
-            raise ValueError("IDENTITY_OTP_TASK_TIME_LIMIT_SECONDS must exceed the provider timeouts")
+            raise ValueError(
+                "IDENTITY_OTP_TASK_TIME_LIMIT_SECONDS must exceed the provider timeouts"
+            )
         if self.otp_visibility_timeout_seconds <= (
             self.otp_task_time_limit_seconds + self.otp_retry_backoff_max_seconds
         ):

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install dev test check format bench bench-sync bench-import clean
+.PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp clean stack stack-down
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -20,6 +20,16 @@ install: $(STAMP)
 dev: $(STAMP)
 	$(BIN)/python -m embedded --port 8000 --data-dir data
 
+## make stack: the real topology on this host, no Docker: Traefik on 127.0.0.1:8080 (STACK_PORT)
+## in front of one uvicorn per service (auth twice), the Celery worker and the audit consumer,
+## against IDENTITY_DATABASE_URL / IDENTITY_REDIS_URL (default: local MariaDB and Redis).
+## Logs and pids under run/; see README "Running the stack".
+stack: $(STAMP)
+	$(BIN)/python -m stack up
+
+stack-down:
+	$(BIN)/python -m stack down
+
 ## make check: lint, format check and type check
 check: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,21 +37,31 @@ check: $(STAMP)
 	$(BIN)/mypy
 
 ## make test: everything CI runs (needs MariaDB on 127.0.0.1:3306 and Redis on 127.0.0.1:6379)
-test: check
+test: check chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make chromium: the browser tests drive Debian's Chromium (never a downloaded build)
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 ## make bench: the benchmarks under bench/ (prints figures; never fails on timing)
-bench: bench-sync bench-import
+bench: bench-sync bench-import bench-audit bench-otp
 
 bench-sync: $(STAMP)
 	$(BIN)/python bench/bench_sync.py
 
 bench-import: $(STAMP)
 	$(BIN)/python bench/bench_import.py
+
+bench-audit: $(STAMP)
+	$(BIN)/python bench/bench_audit.py
+
+bench-otp: $(STAMP)
+	$(BIN)/python bench/bench_otp.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

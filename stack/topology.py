@@ -1,0 +1,148 @@
+"""What the local stack runs: one uvicorn per service replica, the workers, and Traefik's routes.
+
+The same names and path prefixes as the compose labels (traefik/README.md):
+router and service `identity-<name>`, health checked on `<first prefix>/readyz`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class WebService:
+    name: str
+    app: str  # the ASGI entry point uvicorn serves
+    prefixes: tuple[str, ...]
+    source_dir: str  # holds the package; put on PYTHONPATH in case it is not installed
+    # The console answers whatever no other service claims (its pages, its assets).
+    catch_all: bool = False
+    # A service the others do not need: if it fails to start, the stack runs without it.
+    optional: bool = False
+
+    @property
+    def ready_path(self) -> str:
+        return f"{self.prefixes[0]}/readyz"
+
+    def is_present(self) -> bool:
+        """The console lands later than the others: until its package exists, it is left out."""
+        package = self.app.split(".")[0]
+        return (ROOT / self.source_dir / package / "main.py").is_file()
+
+
+SERVICES = (
+    WebService("auth", "auth.main:app", ("/auth",), "services/auth"),
+    WebService("directory", "directory.main:app", ("/directory", "/users"), "services/directory"),
+    WebService("otp-delivery", "otp_delivery.main:app", ("/otp",), "services/otp-delivery"),
+    WebService("audit", "audit.main:app", ("/audit",), "services/audit"),
+    WebService(
+        "console",
+        "console.main:app",
+        ("/console", "/setup"),
+        "services/console",
+        catch_all=True,
+        optional=True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str  # also the log file's and the pid file's name
+    argv: tuple[str, ...]
+    port: int | None = None  # the uvicorn ones
+    ready_path: str | None = None
+    pythonpath: str | None = None
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A Traefik load balancer over a service's replicas, health checked."""
+
+    name: str
+    servers: tuple[str, ...]
+    health_path: str
+    processes: tuple[str, ...]  # the replicas behind it
+
+
+@dataclass(frozen=True)
+class Route:
+    """A Traefik router: a path rule sending requests to a backend."""
+
+    name: str
+    rule: str
+    backend: str
+    priority: int | None = None
+
+
+def uvicorn_argv(app: str, host: str, port: int) -> tuple[str, ...]:
+    # --no-proxy-headers: X-Forwarded-For is judged by shared/client_ip.py against
+    # IDENTITY_TRUSTED_PROXIES, never by uvicorn.
+    return (
+        sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port),
+        "--no-proxy-headers", "--no-server-header", "--timeout-graceful-shutdown", "5",
+    )  # fmt: skip
+
+
+OTP_WORKER_ARGV = (
+    sys.executable, "-m", "celery", "-A", "otp_delivery.worker", "worker", "-Q", "otp",
+    "--concurrency", "2", "--hostname", "otp-worker@%h", "--loglevel", "INFO",
+    "--without-mingle", "--without-gossip",
+)  # fmt: skip
+
+WORKERS = (
+    Process("otp-worker", OTP_WORKER_ARGV),
+    Process("audit-consumer", (sys.executable, "-m", "audit.consumer")),
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    processes: tuple[Process, ...]
+    backends: tuple[Backend, ...]
+    routes: tuple[Route, ...]
+    skipped: tuple[str, ...]  # services whose package is not there yet
+
+
+def make_plan(host: str, first_port: int, auth_replicas: int = 2) -> Plan:
+    """Auth runs `auth_replicas` times (to show load balancing and fail-over), the others once.
+    Ports are handed out in order from `first_port`: auth-1, auth-2, directory, ..."""
+    processes: list[Process] = []
+    backends: list[Backend] = []
+    routes: list[Route] = []
+    skipped: list[str] = []
+    port = first_port
+    for service in SERVICES:
+        if not service.is_present():
+            skipped.append(service.name)
+            continue
+        replicas = auth_replicas if service.name == "auth" else 1
+        servers: list[str] = []
+        names: list[str] = []
+        for index in range(1, replicas + 1):
+            name = f"{service.name}-{index}" if replicas > 1 else service.name
+            processes.append(
+                Process(
+                    name,
+                    uvicorn_argv(service.app, host, port),
+                    port=port,
+                    ready_path=service.ready_path,
+                    pythonpath=str(ROOT / service.source_dir),
+                    optional=service.optional,
+                )
+            )
+            names.append(name)
+            servers.append(f"http://{host}:{port}")
+            port += 1
+        backend = f"identity-{service.name}"
+        backends.append(Backend(backend, tuple(servers), service.ready_path, tuple(names)))
+        rule = " || ".join(f"PathPrefix(`{prefix}`)" for prefix in service.prefixes)
+        routes.append(Route(backend, rule, backend))
+        if service.catch_all:
+            routes.append(Route(f"{backend}-root", "PathPrefix(`/`)", backend, priority=1))
+    return Plan(tuple(processes) + WORKERS, tuple(backends), tuple(routes), tuple(skipped))

@@ -1,0 +1,85 @@
+"""The local stack's Traefik config and process bookkeeping, checked without starting it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stack.config import StackConfig, config_from_environment
+from stack.gateway import write_config
+from stack.runner import Stack
+from stack.topology import make_plan
+
+
+def test_rendered_traefik_config_trusts_no_forwarded_header_and_logs_access(tmp_path: Path):
+    plan = make_plan("127.0.0.1", 9101)
+    static = yaml.safe_load(write_config(plan, tmp_path, "127.0.0.1:9100").read_text())
+    web = static["entryPoints"]["web"]
+    assert web["address"] == "127.0.0.1:9100"
+    assert web["forwardedHeaders"]["trustedIPs"] == []  # nothing is in front of Traefik
+    assert static["accessLog"]["filePath"] == str(tmp_path / "logs" / "traefik-access.log")
+    assert static["accessLog"]["fields"]["headers"]["defaultMode"] == "drop"  # no Authorization
+
+    dynamic = yaml.safe_load(Path(static["providers"]["file"]["filename"]).read_text())["http"]
+    for name, router in dynamic["routers"].items():
+        assert router["service"] in dynamic["services"], name
+        assert set(router["middlewares"]) <= set(dynamic["middlewares"])
+    auth = dynamic["services"]["identity-auth"]["loadBalancer"]
+    assert [s["url"] for s in auth["servers"]] == [
+        "http://127.0.0.1:9101",
+        "http://127.0.0.1:9102",
+    ]
+    assert auth["healthCheck"]["path"] == "/auth/readyz"
+    assert dynamic["routers"]["identity-directory"]["rule"] == (
+        "PathPrefix(`/directory`) || PathPrefix(`/users`)"
+    )
+
+
+def test_edge_proxies_are_the_only_forwarded_header_sources_traefik_trusts(tmp_path: Path):
+    plan = make_plan("127.0.0.1", 9101)
+    path = write_config(plan, tmp_path, "127.0.0.1:9100", ["10.0.0.5/32"])
+    static = yaml.safe_load(path.read_text())
+    assert static["entryPoints"]["web"]["forwardedHeaders"]["trustedIPs"] == ["10.0.0.5/32"]
+
+
+def test_services_trust_forwarded_headers_from_traefiks_address_only(tmp_path: Path):
+    config = StackConfig(run_dir=tmp_path, env={"IDENTITY_TRUSTED_PROXIES": "0.0.0.0/0"})
+    assert config.process_env()["IDENTITY_TRUSTED_PROXIES"] == "127.0.0.1/32"
+
+
+def test_make_stack_keeps_one_local_secret_key_unless_given_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("IDENTITY_SECRET_KEY", raising=False)
+    monkeypatch.setenv("IDENTITY_LOG_LEVEL", "DEBUG")
+    first = config_from_environment(tmp_path).env
+    assert len(first["IDENTITY_SECRET_KEY"]) >= 32 and first["IDENTITY_LOG_LEVEL"] == "DEBUG"
+    assert (
+        config_from_environment(tmp_path).env["IDENTITY_SECRET_KEY"]
+        == (first["IDENTITY_SECRET_KEY"])
+    )
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    monkeypatch.setenv("IDENTITY_SECRET_KEY", "k" * 40)
+    assert config_from_environment(tmp_path).env["IDENTITY_SECRET_KEY"] == "k" * 40
+
+
+def test_a_stale_pid_file_never_stops_an_unrelated_process(tmp_path: Path):
+    stranger = subprocess.Popen(["sleep", "30"])
+    try:
+        pids = tmp_path / "pids"
+        pids.mkdir()
+        # Same pid, another start time: the recorded process is gone, the pid reused.
+        record = {"pid": stranger.pid, "started": "1", "argv": ["uvicorn"]}
+        (pids / "directory.pid").write_text(json.dumps(record))
+        stack = Stack(StackConfig(run_dir=tmp_path))
+        assert stack.running() == {}
+        assert stack.down() == []
+        assert stranger.poll() is None  # still running
+        assert not (pids / "directory.pid").exists()
+    finally:
+        stranger.kill()
+        stranger.wait()

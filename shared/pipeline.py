@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -256,6 +257,10 @@ def calling_app(request: Request) -> Iterator[CallerContext]:
     except ServiceError as exc:
         outcome = Outcome.DENIED if exc.status_code in (401, 403) else Outcome.FAILURE
         code = exc.code
+        raise
+    except RequestValidationError:
+        # FastAPI checks the query and body after this dependency has run.
+        outcome, code = Outcome.FAILURE, "validation_error"
         raise
     except Exception:
         outcome, code = Outcome.FAILURE, "internal_error"

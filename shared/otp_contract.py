@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from shared.models.base import new_id
+from shared.models.base import new_id, utcnow
 
 OTP_TASK_NAME = "otp_delivery.deliver"
 OTP_QUEUE = "otp"
@@ -40,5 +40,6 @@ class OtpDeliveryTask(BaseModel):
     mobile_carrier: str | None = None  # for US carrier email-to-SMS gateways
     secret_encrypted: str | None = None  # SecretBox(code or link); None for tests
     expires_at: datetime  # never deliver after this
+    requested_at: datetime = Field(default_factory=utcnow)  # the delivery log's queued_at
     user_id: str | None = None
     application_id: str | None = None

@@ -1,4 +1,4 @@
-"""Tables owned by the audit service: the append-only audit event log."""
+"""Tables owned by the audit service: the append-only audit event log and API usage counters."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class AuditEvent(Base):
         Index("ix_audit_event_user_time", "subject_user_id", "occurred_at"),
         Index("ix_audit_event_app_time", "application_id", "occurred_at"),
         Index("ix_audit_event_ip_time", "effective_ip", "occurred_at"),
+        # Without it, filtering on a rare outcome alone scans the whole table.
+        Index("ix_audit_event_outcome_time", "outcome", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -40,3 +42,16 @@ class AuditEvent(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AuditUsage(Base):
+    """Per-application API call counters, kept by the consumer in the transaction that stores
+    the events (so they count each event once), and untouched by purges and retention."""
+
+    __tablename__ = "audit_usage"
+
+    application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    denied: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_denied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""Audit events: search, CSV export and purge."""

@@ -1,0 +1,1 @@
+"""API usage counters per application, kept by the consumer."""

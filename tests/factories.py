@@ -37,9 +37,7 @@ def make_api_key(admin: TestClient, application_id: str) -> str:
     return str(response.json()["api_key"])
 
 
-def make_app_with_key(
-    admin: TestClient, **kwargs: Any
-) -> tuple[dict[str, Any], str]:
+def make_app_with_key(admin: TestClient, **kwargs: Any) -> tuple[dict[str, Any], str]:
     app = make_application(admin, **kwargs)
     return app, make_api_key(admin, app["id"])
 

@@ -6,27 +6,16 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from audit.app import create_app as create_audit_app
 from auth.app import create_app as create_auth_app
+from console.app import create_app as create_console_app
+from console.app import use_in_process_api
 from directory.app import create_app as create_directory_app
 from otp_delivery.app import create_app as create_otp_app
 from shared.runtime import Runtime
-
-LANDING = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Identity Services</title></head>
-<body style="font-family:sans-serif;max-width:44em;margin:3em auto">
-<h1>Identity Services (embedded dev mode)</h1>
-<p>Configure shared identity for apps. App-level authorization stays inside each application.</p>
-<p>Running here now: the <b>directory</b> service &mdash;
-<a href="/directory/docs">API docs</a>, <a href="/directory/readyz">readiness</a>.</p>
-<p>The setup console, sign-in, OTP delivery and audit services are not built yet.
-Until the console exists, create an administrator and a short-lived admin token with
-<code>.venv/bin/python -m directory.cli create-admin</code> and
-<code>.venv/bin/python -m directory.cli admin-token</code>.</p>
-</body></html>"""
 
 
 class PrefixDispatcher:
@@ -69,6 +58,7 @@ def create_embedded_app(runtime: Runtime) -> PrefixDispatcher:
     directory = create_directory_app(runtime)
     otp = create_otp_app(runtime)
     audit = create_audit_app(runtime)
+    console = create_console_app(runtime)
     # The path prefixes Traefik routes to each service (traefik/README.md).
     routes: list[tuple[str, ASGIApp]] = [
         ("/auth", auth),
@@ -76,15 +66,15 @@ def create_embedded_app(runtime: Runtime) -> PrefixDispatcher:
         ("/users", directory),
         ("/otp", otp),
         ("/audit", audit),
+        ("/setup", console),
+        ("/console", console),
     ]
     landing = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-
-    @landing.get("/setup", include_in_schema=False)
-    def setup_page() -> HTMLResponse:
-        return HTMLResponse(LANDING)
 
     @landing.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/setup")
 
-    return PrefixDispatcher(routes, landing)
+    dispatcher = PrefixDispatcher(routes, landing)
+    use_in_process_api(console, dispatcher)
+    return dispatcher

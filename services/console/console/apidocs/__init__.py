@@ -1,0 +1,1 @@
+"""The API docs section, built from the services' live OpenAPI documents."""

@@ -1,0 +1,188 @@
+"""The seed's endpoint list for consuming applications, matched to the live OpenAPI.
+
+The list (which endpoints, in which order, with the seed's words) is the
+product's; everything else on the page (parameters, request and response
+examples, error codes) comes from the services' OpenAPI at the time the page
+is shown, so the docs cannot drift from what is served. An endpoint the
+services no longer serve is shown as such.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from console.api import ApiError, ConsoleApi
+from console.apidocs.examples import example_for, resolve
+
+SEED_ENDPOINTS = (
+    (
+        "POST",
+        "/auth/register",
+        "Check whether a user exists in the directory and is assigned to the calling "
+        "application before app onboarding or sign-in.",
+    ),
+    (
+        "POST",
+        "/auth/otp/request",
+        "Request a login OTP by mobile number or email address. Delivery uses the configured "
+        "OTP Providers setup; local dev codes are shown only when enabled.",
+    ),
+    ("POST", "/auth/otp/verify", "Verify an OTP and receive access and refresh tokens."),
+    (
+        "POST",
+        "/auth/login",
+        "Login with email/mobile number and password. Returns user, session, access token, "
+        "and refresh token.",
+    ),
+    ("GET", "/auth/session", "Validate an access token and load the authenticated user."),
+    ("POST", "/auth/token/refresh", "Exchange a refresh token for a new access token."),
+    ("POST", "/auth/logout", "Revoke a session using either an access token or refresh token."),
+    (
+        "GET",
+        "/users/sync",
+        "One-way user sync for the calling application. The API Auth Key identifies the "
+        "application, and only users assigned to that application are returned. Client apps "
+        "should store auth_user_id and update only when sync_hash changes. The mapped fields "
+        "include optional emp_id.",
+    ),
+    (
+        "POST",
+        "/auth/password/request-reset",
+        "Start password reset or account recovery for a mobile number or email address.",
+    ),
+    ("POST", "/auth/password/reset", "Complete password reset with the recovery token."),
+)
+# Where each service publishes its OpenAPI document.
+SPECS = (
+    "/auth/openapi.json",
+    "/directory/openapi.json",
+    "/otp/openapi.json",
+    "/audit/openapi.json",
+    "/console/openapi.json",
+)
+CACHE_SECONDS = 60.0
+
+
+@dataclass
+class Parameter:
+    name: str
+    where: str
+    required: bool
+    description: str
+
+
+@dataclass
+class EndpointDoc:
+    method: str
+    path: str
+    description: str
+    served: bool
+    summary: str = ""
+    details: str = ""
+    headers: list[str] = field(default_factory=list)
+    parameters: list[Parameter] = field(default_factory=list)
+    request_example: str | None = None
+    success_status: str = ""
+    response_example: str | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def load_specs(api: ConsoleApi, cache: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every service's OpenAPI document (cached a minute; a missing one is skipped)."""
+    if cache.get("specs") is not None and time.monotonic() - cache["at"] < CACHE_SECONDS:
+        return list(cache["specs"])
+    specs = []
+    for path in SPECS:
+        try:
+            specs.append(await api.get(path, auth=False))
+        except ApiError:
+            continue
+    cache.update(specs=specs, at=time.monotonic())
+    return specs
+
+
+def find_operation(
+    specs: list[dict[str, Any]], method: str, path: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    for spec in specs:
+        operation = spec.get("paths", {}).get(path, {}).get(method.lower())
+        if operation is not None:
+            return spec, operation
+    return None
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def document(
+    spec: dict[str, Any], method: str, path: str, operation: dict[str, Any]
+) -> EndpointDoc:
+    doc = EndpointDoc(method=method, path=path, description="", served=True)
+    doc.summary = operation.get("summary", "")
+    description = operation.get("description", "")
+    doc.details = description.partition("\n\n")[2].strip() if description else ""
+    for raw in operation.get("parameters", []):
+        param = resolve(spec, raw)
+        if param.get("in") == "header":
+            doc.headers.append(param["name"])
+        doc.parameters.append(
+            Parameter(
+                param["name"],
+                param.get("in", ""),
+                bool(param.get("required")),
+                param.get("description", ""),
+            )
+        )
+    body = operation.get("requestBody", {}).get("content", {})
+    if "application/json" in body:
+        doc.request_example = _pretty(example_for(spec, body["application/json"].get("schema")))
+    elif "multipart/form-data" in body:
+        doc.request_example = "multipart/form-data"
+    for status, response in sorted(operation.get("responses", {}).items()):
+        content = response.get("content", {})
+        if status.startswith("2") and not doc.success_status:
+            doc.success_status = status
+            schema = content.get("application/json", {}).get("schema")
+            if schema:
+                doc.response_example = _pretty(example_for(spec, schema))
+        elif status[0] in "45":
+            doc.errors.append((status, response.get("description", "")))
+    for security in operation.get("security", []):
+        for name in security:
+            scheme = spec.get("components", {}).get("securitySchemes", {}).get(name, {})
+            if scheme.get("type") == "apiKey" and scheme.get("name"):
+                doc.headers.append(scheme["name"])
+            elif scheme.get("scheme") == "bearer":
+                doc.headers.append("Authorization: Bearer")
+    return doc
+
+
+def seed_endpoints(specs: list[dict[str, Any]]) -> list[EndpointDoc]:
+    docs = []
+    for method, path, description in SEED_ENDPOINTS:
+        found = find_operation(specs, method, path)
+        if found is None:
+            docs.append(EndpointDoc(method, path, description, served=False))
+            continue
+        doc = document(found[0], method, path, found[1])
+        doc.description = description
+        if doc.details and doc.details in description:
+            doc.details = ""
+        docs.append(doc)
+    return docs
+
+
+def admin_endpoints(specs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """Every other endpoint (administrators' and operations'), as method, path, summary."""
+    seed = {(m, p) for m, p, _ in SEED_ENDPOINTS}
+    rows = []
+    for spec in specs:
+        for path, operations in spec.get("paths", {}).items():
+            for method, operation in operations.items():
+                if (method.upper(), path) not in seed:
+                    rows.append((method.upper(), path, operation.get("summary", "")))
+    return rows

@@ -1,0 +1,1 @@
+"""Platform settings (`/console/api/platform`): the console's own table, and branding."""

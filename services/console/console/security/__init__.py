@@ -1,0 +1,1 @@
+"""Sign-in sessions, CSRF and Origin checks, and the security headers of every console page."""

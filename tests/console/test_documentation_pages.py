@@ -1,0 +1,114 @@
+"""API docs (generated from the live OpenAPI) and System documentation; the seed's words."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+from console.apidocs.catalog import SEED_ENDPOINTS
+from shared.sync_contract import compute_sync_hash
+
+# Headings and help texts of the seed (the product brief), word for word.
+SEED_TEXTS = {
+    "/setup": ["Service setup", "Checking", "Deployment", "Branding", "Platform"],
+    "/setup/access": [
+        "Console access",
+        "Identity Services administrators sign in with local accounts using either mobile number or email address.",
+        "Local administrator access only.",
+    ],
+    "/setup/audit": [
+        "Audit log",
+        "Recent security events emitted by the shared auth service.",
+        "Purge audit history",
+        "Event User IP Date Time",
+    ],
+    "/setup/api-docs": [
+        "API docs",
+        "Shared authentication endpoints for registered applications. Use an API Auth Key from the Applications section.",
+        "User sync contract",
+        "This auth service is the source of truth for shared users. Application sync is one-way from auth service to the calling application.",
+        "Authentication header",
+        "Applications call protected endpoints with X-Auth-Service-Key: ask_your_api_key. Access-token checks also include Authorization: Bearer access_token_here.",
+    ],
+    "/setup/docs": [
+        "System documentation",
+        "End-to-end guidance for installing, operating, and integrating IDENTITY Services as a shared directory and authentication service.",
+        "What this service does",
+        "Installation and local deployment",
+        "Initial setup",
+        "Application onboarding model",
+        "Application registration",
+        "API auth key",
+        "User assignment",
+        "Fail-closed IP policy",
+        "How other applications integrate",
+        "Recommended end-user login flow for consuming apps",
+        "User sync contract",
+        "Maintenance and operations",
+        "Audit review",
+        "Audit purge",
+        "Key rotation",
+        "User lifecycle",
+        "Backup and recovery",
+        "Security checklist",
+        "Troubleshooting",
+        "Request rejected by IP policy",
+        "User cannot sign in to an app",
+        "OTP not delivered",
+        "Sync result is empty",
+        "Important: This service handles authentication and shared directory data.",
+        "If the user does not exist, the response is User not in the directory service.",
+        "You are not allowed to access this application. Contact Administrator.",
+        "docker compose up -d --build",
+        "Check the application allow-list and compare the Effective IP, Forwarded IP, and Remote Address shown in the Audit log.",
+    ],
+}
+
+
+def visible(html: str) -> str:
+    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
+def section(html: str, section_id: str) -> str:
+    return html.split(f'id="{section_id}"')[1].split("</section>")[0]
+
+
+def test_api_docs_list_every_seed_endpoint_as_served(signed_in):
+    page = signed_in.get("/setup/api-docs")
+    assert page.status_code == 200
+    text = visible(page.text)
+    for method, path, description in SEED_ENDPOINTS:
+        assert f"{method} {path}" in text
+        assert description in text
+    assert "not served by the running services" not in page.text
+
+
+def test_api_docs_examples_come_from_the_openapi(signed_in):
+    page = signed_in.get("/setup/api-docs").text
+    text = visible(page)
+    login = visible(section(page, "post-auth-login"))
+    assert '"login": "ada@example.com"' in login and '"refresh_token"' in login
+    sync = visible(section(page, "get-users-sync"))
+    assert '"next_cursor"' in sync and '"sync_hash"' in sync and "since" in sync
+    # Administrators' endpoints are listed from the same documents.
+    assert "/directory/users/import" in text and "/console/api/platform" in text
+
+
+def test_the_sync_hash_recipe_matches_the_directory(signed_in):
+    text = visible(signed_in.get("/setup/api-docs").text)
+    fields = {
+        "name": "Ada Lovelace",
+        "mobile_number": "+15551234567",
+        "email": "ada@example.com",
+        "emp_id": None,
+        "status": "active",
+    }
+    assert compute_sync_hash(fields) in text
+    assert 'sort_keys=True, separators=(",", ":"), ensure_ascii=False' in text
+
+
+def test_seed_texts_appear_word_for_word(signed_in):
+    for path, texts in SEED_TEXTS.items():
+        text = visible(signed_in.get(path).text)
+        for expected in texts:
+            assert expected in text, (path, expected)

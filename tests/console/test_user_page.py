@@ -1,0 +1,103 @@
+"""One user: edit, assign applications, switches, delete, devices and sessions."""
+
+from __future__ import annotations
+
+import re
+
+from tests.console.support import flash_texts, post_form
+from tests.factories import make_app_with_key, make_application, make_user
+
+
+def test_edit_a_user(signed_in, admin):
+    user = make_user(admin, name="Old Name")
+    page = signed_in.get(f"/setup/directory/users/{user['auth_user_id']}")
+    assert page.status_code == 200 and 'value="Old Name"' in page.text
+    response = post_form(
+        signed_in,
+        f"/setup/directory/users/{user['auth_user_id']}",
+        {"name": "New Name", "email": user["email"], "emp_id": "E-9"},
+    )
+    assert response.status_code == 303
+    stored = admin.get(f"/directory/users/{user['auth_user_id']}").json()
+    assert (stored["name"], stored["emp_id"]) == ("New Name", "E-9")
+
+
+def test_an_edit_error_is_shown_and_nothing_changes(signed_in, admin):
+    user = make_user(admin, name="Keep Me")
+    response = post_form(
+        signed_in,
+        f"/setup/directory/users/{user['auth_user_id']}",
+        {"name": "X", "email": "not-an-email"},
+    )
+    assert response.status_code == 422
+    assert 'class="field-error"' in response.text.split('name="email"')[1].split("</div>")[0]
+    assert admin.get(f"/directory/users/{user['auth_user_id']}").json()["name"] == "Keep Me"
+
+
+def test_assign_applications(signed_in, admin):
+    first, second = make_application(admin, name="One"), make_application(admin, name="Two")
+    user = make_user(admin, applications=[first["id"]])
+    response = post_form(
+        signed_in,
+        f"/setup/directory/users/{user['auth_user_id']}/applications",
+        {"application_ids": [second["id"]]},
+    )
+    assert response.status_code == 303
+    names = [
+        a["name"]
+        for a in admin.get(f"/directory/users/{user['auth_user_id']}").json()["applications"]
+    ]
+    assert names == ["Two"]
+
+
+def test_switches_admin_mfa_and_status(signed_in, admin):
+    user = make_user(admin)
+    path = f"/setup/directory/users/{user['auth_user_id']}/switch"
+    for field, value in (("is_admin", "true"), ("mfa_enabled", "true"), ("status", "disabled")):
+        assert post_form(signed_in, path, {"field": field, "value": value}).status_code == 303
+    stored = admin.get(f"/directory/users/{user['auth_user_id']}").json()
+    assert (stored["is_admin"], stored["mfa_enabled"], stored["status"]) == (True, True, "disabled")
+    post_form(signed_in, path, {"field": "is_admin", "value": "false"})
+    assert admin.get(f"/directory/users/{user['auth_user_id']}").json()["is_admin"] is False
+
+
+def test_delete_a_user(signed_in, admin):
+    user = make_user(admin)
+    response = post_form(signed_in, f"/setup/directory/users/{user['auth_user_id']}/delete")
+    assert response.status_code == 303 and response.headers["location"] == "/setup/directory"
+    assert admin.get(f"/directory/users/{user['auth_user_id']}").status_code == 404
+
+
+def test_sessions_and_devices_are_listed_and_revoked(signed_in, admin, auth_client, admin_headers):
+    app, key = make_app_with_key(admin, allowed_ips=["127.0.0.1/32"])
+    user = make_user(admin, password="a fine long password", applications=[app["id"]])
+    for device in ("laptop", "phone"):
+        signed = auth_client.post(
+            "/auth/login",
+            headers={"X-Auth-Service-Key": key},
+            json={
+                "login": user["email"],
+                "password": "a fine long password",
+                "device": {"device_id": device, "name": f"Lin's {device}"},
+            },
+        )
+        assert signed.status_code == 200, signed.text
+    page = signed_in.get(f"/setup/directory/users/{user['auth_user_id']}").text
+    assert "Lin&#39;s laptop" in page and "Lin&#39;s phone" in page
+    counts = signed_in.get("/setup/directory").text.split(user["email"])[1].split("</tr>")[0]
+    assert counts.count("<td>2</td>") == 2  # Devices and Sessions columns
+
+    session_id = re.search(r"/sessions/([0-9a-f-]{36})/revoke", page).group(1)
+    one = post_form(
+        signed_in, f"/setup/directory/users/{user['auth_user_id']}/sessions/{session_id}/revoke"
+    )
+    assert one.status_code == 303
+    every = post_form(signed_in, f"/setup/directory/users/{user['auth_user_id']}/sessions/revoke")
+    assert every.status_code == 303
+    assert "1 session(s) revoked." in flash_texts(
+        signed_in.get(f"/setup/directory/users/{user['auth_user_id']}").text
+    )
+    listed = signed_in.get(
+        f"/auth/admin/users/{user['auth_user_id']}/sessions", headers=admin_headers
+    )
+    assert listed.json()["items"] == []

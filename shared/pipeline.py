@@ -7,13 +7,16 @@ Order: API key -> application -> application status -> fail-closed IP policy
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import redis
 import structlog
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -100,6 +103,9 @@ class AppPipeline:
         # Bumped on every invalidation: a lookup that started before a key was
         # deleted must not put the stale answer back into the fresh cache.
         self._generation = 0
+        self._inflight: dict[str, Future[AppSnapshot | None]] = {}
+        self._inflight_lock = threading.Lock()
+        self._loader = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-key-load")
         self.usage = KeyUsage()
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -121,7 +127,8 @@ class AppPipeline:
             networks = tuple(_network(n.cidr) for n in app.networks)
             return AppSnapshot(app.id, app.name, app.status, networks, key.id)
 
-    def lookup(self, plaintext: str) -> AppSnapshot | None:
+    async def lookup(self, plaintext: str) -> AppSnapshot | None:
+        """The application a key names; from memory when seen a moment ago, else MySQL."""
         prefix = parse_prefix(plaintext)
         if prefix is None:
             return None
@@ -131,7 +138,7 @@ class AppPipeline:
         cached = self._cache.get(key_hash)
         if cached is not None and cached[0] > now:
             return cached[1]
-        snapshot = self._load(key_hash, prefix)
+        snapshot = await asyncio.wrap_future(self._load_once(key_hash, prefix))
         if generation == self._generation:
             if len(self._cache) >= MAX_CACHED_KEYS:
                 # Random well-formed keys would otherwise grow it without bound.
@@ -139,12 +146,24 @@ class AppPipeline:
             self._cache[key_hash] = (now + self._ttl, snapshot)
         return snapshot
 
+    def _load_once(self, key_hash: str, prefix: str) -> Future[AppSnapshot | None]:
+        """One MySQL read per key at a time: when a popular key's entry expires,
+        every request waiting for it shares that read instead of each opening a
+        connection of its own (which made p99 spike every few seconds)."""
+        with self._inflight_lock:
+            future = self._inflight.get(key_hash)
+            if future is None:
+                future = self._loader.submit(self._load, key_hash, prefix)
+                self._inflight[key_hash] = future
+                future.add_done_callback(lambda _: self._inflight.pop(key_hash, None))
+        return future
+
     def invalidate(self) -> None:
         self._generation += 1
         self._cache.clear()
 
     # -- the pipeline --------------------------------------------------------
-    def authorize(self, request: Request) -> CallerContext:
+    async def authorize(self, request: Request) -> CallerContext:
         settings = self._runtime.settings
         peer = request.client.host if request.client else None
         client = resolve_client_ip(
@@ -152,20 +171,20 @@ class AppPipeline:
         )
         user_agent = request.headers.get("user-agent")
         plaintext = request.headers.get(API_KEY_HEADER, "")
-        app = self.lookup(plaintext) if plaintext else None
+        app = await self.lookup(plaintext) if plaintext else None
         if app is None:
-            self._deny(EventType.API_DENIED_KEY, request, client, user_agent, None)
+            await self._deny(EventType.API_DENIED_KEY, request, client, user_agent, None)
             raise InvalidApiKey()
         if app.status != "active":
-            self._deny(EventType.API_DENIED_APP_DISABLED, request, client, user_agent, app)
+            await self._deny(EventType.API_DENIED_APP_DISABLED, request, client, user_agent, app)
             raise AppDisabled()
         if not ip_allowed(client.effective_ip, app.networks):
-            self._deny(EventType.API_DENIED_IP, request, client, user_agent, app)
+            await self._deny(EventType.API_DENIED_IP, request, client, user_agent, app)
             raise IpNotAllowed()
         self.usage.touch(app.key_id)
         return CallerContext(app=app, client=client, user_agent=user_agent)
 
-    def _deny(
+    async def _deny(
         self,
         event: EventType,
         request: Request,
@@ -173,7 +192,9 @@ class AppPipeline:
         user_agent: str | None,
         app: AppSnapshot | None,
     ) -> None:
-        self._runtime.audit.emit(
+        # A denial is recorded before it is answered: a Redis outage gets a 503.
+        await self._runtime.audit.emit_async(
+            self._runtime.async_redis(),
             AuditRecord(
                 type=event,
                 outcome=Outcome.DENIED,
@@ -186,31 +207,34 @@ class AppPipeline:
                 remote_addr=client.remote_addr,
                 user_agent=user_agent,
                 details={"method": request.method, "path": request.url.path},
-            )
+            ),
         )
 
-    def audit_call(
+    async def audit_call(
         self, ctx: CallerContext, request: Request, outcome: Outcome, code: str | None
     ) -> None:
         details = {"method": request.method, "path": request.url.path, **ctx.details}
         if code:
             details["error"] = code
-        self._runtime.audit.emit_after_commit(
-            AuditRecord(
-                type=EventType.API_CALL,
-                outcome=outcome,
-                actor_type="app",
-                actor_id=str(ctx.app.id),
-                actor_name=ctx.app.name,
-                application_id=str(ctx.app.id),
-                subject_user_id=ctx.subject_user_id,
-                effective_ip=ctx.client.effective_ip,
-                forwarded_ip=ctx.client.forwarded_ip,
-                remote_addr=ctx.client.remote_addr,
-                user_agent=ctx.user_agent,
-                details=details,
-            )
+        record = AuditRecord(
+            type=EventType.API_CALL,
+            outcome=outcome,
+            actor_type="app",
+            actor_id=str(ctx.app.id),
+            actor_name=ctx.app.name,
+            application_id=str(ctx.app.id),
+            subject_user_id=ctx.subject_user_id,
+            effective_ip=ctx.client.effective_ip,
+            forwarded_ip=ctx.client.forwarded_ip,
+            remote_addr=ctx.client.remote_addr,
+            user_agent=ctx.user_agent,
+            details=details,
         )
+        try:
+            await self._runtime.audit.emit_async(self._runtime.async_redis(), record)
+        except redis.RedisError as exc:
+            # The call itself already happened (and committed): report, don't fail it.
+            log.error("audit_emit_failed", type=record.type, uuid=record.uuid, error=str(exc))
 
     # -- last_used_at, batched ---------------------------------------------
     def flush_usage(self) -> int:
@@ -248,9 +272,10 @@ def _network(cidr: str) -> IPNetwork:
     return ipaddress.ip_network(cidr, strict=False)
 
 
-def calling_app(request: Request) -> Iterator[CallerContext]:
+async def calling_app(request: Request) -> AsyncIterator[CallerContext]:
+    """Runs on the event loop: a known key costs no thread hop and no MySQL query."""
     pipeline: AppPipeline = request.app.state.runtime.app_pipeline
-    ctx = pipeline.authorize(request)
+    ctx = await pipeline.authorize(request)
     outcome, code = Outcome.SUCCESS, None
     try:
         yield ctx
@@ -266,7 +291,7 @@ def calling_app(request: Request) -> Iterator[CallerContext]:
         outcome, code = Outcome.FAILURE, "internal_error"
         raise
     finally:
-        pipeline.audit_call(ctx, request, outcome, code)
+        await pipeline.audit_call(ctx, request, outcome, code)
 
 
 CallingApp = Annotated[CallerContext, Depends(calling_app)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import redis
+import redis.asyncio
 
 
 def create_redis(url: str) -> redis.Redis:
@@ -24,6 +25,24 @@ def create_redis(url: str) -> redis.Redis:
         # redis-py's default cap is 100 per process; FastAPI runs the exit of sync
         # generator dependencies (the pipeline's audit) outside the 40-thread pool,
         # so a burst of concurrent requests can need more than that.
+        max_connections=1000,
+    )
+
+
+def create_async_redis(url: str) -> redis.asyncio.Redis:
+    """The asyncio twin of `create_redis`, for the hot paths that run on the event loop."""
+    if url.startswith("memory://"):
+        import fakeredis
+
+        server = _memory_servers.setdefault(url, fakeredis.FakeServer())
+        return fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+    return redis.asyncio.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=30,
+        retry_on_timeout=True,
         max_connections=1000,
     )
 

@@ -6,10 +6,13 @@ one; behind Traefik each service process has its own.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from collections.abc import Callable
 
 import redis
+import redis.asyncio
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,7 +22,7 @@ from shared.invalidation import InvalidationBus
 from shared.otp_contract import OtpDeliveryTask
 from shared.otp_sender import CeleryOtpSender, OtpSender
 from shared.pipeline import AppPipeline
-from shared.redis_client import Keys, create_redis
+from shared.redis_client import Keys, create_async_redis, create_redis
 from shared.security.encryption import SecretBox
 from shared.security.passwords import PasswordHashing
 from shared.settings import Settings
@@ -36,6 +39,9 @@ class Runtime:
         )
         self.session_factory: sessionmaker[Session] = create_session_factory(self.engine)
         self.redis: redis.Redis = create_redis(settings.redis_url)
+        self._async_redis: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, redis.asyncio.Redis
+        ] = weakref.WeakKeyDictionary()
         self.keys = Keys(settings.redis_prefix)
         self.box = SecretBox(settings.secret_keys())
         self.passwords = PasswordHashing(
@@ -65,6 +71,19 @@ class Runtime:
                     if self._users:
                         pipeline.start()
         return self._pipeline
+
+    def async_redis(self) -> redis.asyncio.Redis:
+        """An asyncio Redis client for the running event loop.
+
+        One per loop: asyncio connections belong to the loop that opened them,
+        and tests run several apps, each on a loop of its own, in one process.
+        """
+        loop = asyncio.get_running_loop()
+        client = self._async_redis.get(loop)
+        if client is None:
+            client = create_async_redis(self.settings.redis_url)
+            self._async_redis[loop] = client
+        return client
 
     def send_otp(self, task: OtpDeliveryTask) -> None:
         """Hand a code to the otp-delivery worker (call after the transaction commits)."""

@@ -41,9 +41,9 @@ class SessionCache:
     def _user_sessions_key(self, user_id: str) -> str:
         return self._keys("auth", "user-sessions", user_id)
 
-    def read(self, session_id: str, user_id: str) -> CachedState:
+    async def read(self, session_id: str, user_id: str) -> CachedState:
         """One round trip: the revocation marker, the session and the user profile."""
-        revoked, session, user = self._redis.mget(
+        revoked, session, user = await self._runtime.async_redis().mget(
             [
                 revoked_session_key(self._runtime, session_id),
                 self._session_key(session_id),

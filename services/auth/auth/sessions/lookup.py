@@ -10,6 +10,8 @@ import time
 import uuid
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
+
 from auth.accounts import user_payload
 from auth.cache import SessionCache
 from auth.sessions.tokens import audience_of, session_state
@@ -23,19 +25,26 @@ from shared.tokens import InvalidToken
 SESSION_FIELDS = ("session_id", "created_at", "expires_at")
 
 
-def session_view(
+async def session_view(
     runtime: Runtime, verified: VerifiedTokens, audience: str, bearer: str
 ) -> dict[str, Any]:
-    token = verified.verify(bearer, audience)
+    """Runs on the event loop; only the rare paths (a token not seen for a while,
+    an entry missing from Redis) go to a worker thread."""
+    token = verified.remembered(bearer, audience)
+    if token is None:
+        token = await run_in_threadpool(verified.verify, bearer, audience)
     if not token.session_id:
         raise InvalidToken()
     cache = SessionCache(runtime)
-    cached = cache.read(token.session_id, token.subject)
+    cached = await cache.read(token.session_id, token.subject)
     if cached.revoked:
         raise SessionRevoked()
-    state, user = cached.session, cached.user
-    if state is None or user is None:
-        state, user = _load(runtime, cache, token.session_id, token.subject, audience)
+    if cached.session is not None and cached.user is not None:
+        state, user = cached.session, cached.user
+    else:
+        state, user = await run_in_threadpool(
+            _load, runtime, cache, token.session_id, token.subject, audience
+        )
     if state["user_id"] != token.subject or state["audience"] != audience:
         raise InvalidToken()
     if state["expires_ts"] <= time.time():

@@ -37,12 +37,12 @@ class LogoutOut(BaseModel):
 
 
 @router.get("/session", response_model=SessionOut)
-def get_session(request: Request, caller: CallingApp, credentials: Bearer) -> Any:
+async def get_session(request: Request, caller: CallingApp, credentials: Bearer) -> Any:
     """Validate an access token and load the authenticated user."""
     if credentials is None:
         raise InvalidToken("A bearer access token is required.")
     state = request.app.state
-    view = session_view(
+    view = await session_view(
         state.runtime, state.verified_tokens, str(caller.app.id), credentials.credentials
     )
     caller.subject_user_id = view["user"]["auth_user_id"]

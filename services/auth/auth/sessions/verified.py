@@ -29,11 +29,18 @@ class VerifiedTokens:
     def clear(self) -> None:
         self._entries = {}
 
+    def remembered(self, token: str, audience: str) -> VerifiedToken | None:
+        """A check done a moment ago, or None (then `verify`, which may read MySQL)."""
+        hit = self._entries.get(token)
+        if hit is not None and hit[0] > time.time() and hit[1].audience == audience:
+            return hit[1]
+        return None
+
     def verify(self, token: str, audience: str) -> VerifiedToken:
         now = time.time()
-        hit = self._entries.get(token)
-        if hit is not None and hit[0] > now and hit[1].audience == audience:
-            return hit[1]
+        hit = self.remembered(token, audience)
+        if hit is not None:
+            return hit
         verified = self._tokens.verify(token, audience=audience)
         if len(self._entries) >= MAX_ENTRIES:
             self._entries = {}  # crude but bounded; refilled by the next calls

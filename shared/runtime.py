@@ -13,25 +13,31 @@ from collections.abc import Callable
 
 import redis
 import redis.asyncio
+import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.audit import AuditEmitter
 from shared.db import create_db_engine, create_session_factory
-from shared.invalidation import InvalidationBus
+from shared.invalidation import InvalidationBus, Topic
 from shared.otp_contract import OtpDeliveryTask
 from shared.otp_sender import CeleryOtpSender, OtpSender
 from shared.pipeline import AppPipeline
+from shared.platform import apply_overrides, stored_overrides
 from shared.redis_client import Keys, create_async_redis, create_redis
 from shared.security.encryption import SecretBox
 from shared.security.passwords import PasswordHashing
 from shared.settings import Settings
 from shared.tokens import TokenService
 
+log = structlog.get_logger("runtime")
+
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        self.base_settings = settings
+        self._settings = settings
         self.engine: Engine = create_db_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
@@ -51,6 +57,7 @@ class Runtime:
         )
         self.audit = AuditEmitter(self.redis, self.keys.audit_stream)
         self.bus = InvalidationBus(self.redis, self.keys.invalidation_channel)
+        self.bus.subscribe(Topic.PLATFORM, self.reload_platform_settings)
         self.tokens = TokenService(self.session_factory, self.box, self.bus, issuer=settings.issuer)
         self._lock = threading.Lock()
         self._users = 0
@@ -58,6 +65,20 @@ class Runtime:
         # Set by the embedded mode to deliver in-process; otherwise Celery.
         self.otp_sender: OtpSender | None = None
         self._background: list[tuple[Callable[[], None], Callable[[], None]]] = []
+
+    @property
+    def settings(self) -> Settings:
+        """The environment's settings with the console's platform settings laid over."""
+        return self._settings
+
+    def reload_platform_settings(self) -> None:
+        try:
+            with self.session_factory() as session:
+                overrides = stored_overrides(session)
+        except SQLAlchemyError as exc:  # keep what we had; the next change retries
+            log.warning("platform_settings_unavailable", error=type(exc).__name__)
+            return
+        self._settings = apply_overrides(self.base_settings, overrides)
 
     @property
     def app_pipeline(self) -> AppPipeline:
@@ -103,6 +124,7 @@ class Runtime:
             self._users += 1
             if self._users > 1:
                 return
+            self.reload_platform_settings()
             self.bus.start()
             for start, _ in self._background:
                 start()

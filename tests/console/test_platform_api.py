@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.settings import Environment
+from tests.factories import make_app_with_key, make_user
 
 
 def test_needs_an_administrator_token(console):
@@ -69,3 +70,20 @@ def test_openapi_lists_the_platform_api(console):
         "/console/api/platform/logo",
     } <= set(paths)
     assert console.get("/console/readyz").status_code == 200
+
+
+def test_a_change_reaches_the_auth_service(console, admin, admin_headers, auth_client):
+    app, key = make_app_with_key(admin)
+    password = "a long enough passphrase"
+    user = make_user(admin, password=password, applications=[app["id"]])
+    changed = console.put(
+        "/console/api/platform", headers=admin_headers, json={"access_token_ttl_seconds": 600}
+    )
+    assert changed.status_code == 200
+    signed_in = auth_client.post(
+        "/auth/login",
+        json={"login": user["email"], "password": password},
+        headers={"X-Auth-Service-Key": key},
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["expires_in"] == 600

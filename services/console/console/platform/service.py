@@ -21,22 +21,11 @@ from shared.errors import Unprocessable
 from shared.invalidation import Topic
 from shared.models.base import utcnow
 from shared.models.console import BrandingAsset, PlatformSetting
+from shared.platform import CONSOLE_SETTINGS
 from shared.runtime import Runtime
 from shared.settings import Environment, Settings
 
-SETTING_FIELDS = (
-    "public_hostname",
-    "access_token_ttl_seconds",
-    "refresh_token_ttl_seconds",
-    "otp_length",
-    "otp_ttl_seconds",
-    "otp_verify_max_attempts",
-    "otp_resend_cooldown_seconds",
-    "otp_hourly_cap_per_login",
-    "otp_sms_enabled",
-    "otp_email_enabled",
-    "dev_codes",
-)
+SETTING_FIELDS = CONSOLE_SETTINGS
 BRANDING = "branding"
 DEFAULT_BRAND_NAME = "Identity Services"
 DEFAULT_COLOUR = "#1d4ed8"

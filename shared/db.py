@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def _json_dumps(value: Any) -> str:
+    # orjson: JSON columns (audit details, settings) are written on hot paths.
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
@@ -16,6 +22,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=_json_dumps,
         )
 
         @event.listens_for(engine, "connect")
@@ -36,6 +43,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -
         max_overflow=max_overflow,
         pool_recycle=1800,
         isolation_level="READ COMMITTED",
+        json_serializer=_json_dumps,
     )
 
 

@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import os
 import random
-import secrets
 import statistics
 import subprocess
 import sys
@@ -28,26 +27,32 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
-import pymysql
 import redis
+from harness import (
+    REDIS_URL,
+    ROOT,
+    batches,
+    connect,
+    cpu_seconds,
+    markdown_table,
+    redis_prefix,
+    scratch_database,
+    service_env,
+    stop_processes,
+    use_service,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "services" / "audit")]
+use_service("audit")
 
 from audit.events.repository import EventFilter, Position, page_events  # noqa: E402
 from audit.store import prepare_event  # noqa: E402
 from audit.usage.repository import usage_rows  # noqa: E402
 from shared.audit import AuditRecord, EventType, Outcome  # noqa: E402
 from shared.db import create_db_engine, create_session_factory  # noqa: E402
-from shared.migrate import upgrade  # noqa: E402
 
-MYSQL_URL = os.environ.get("IDENTITY_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
-REDIS_URL = os.environ.get("IDENTITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 INGEST_BATCH = 500
 LOAD_BATCH = 5000
 QUERY_RUNS = 30
@@ -87,34 +92,6 @@ MIX = [
     (EventType.ADMIN_USER_UPDATED, 1),
 ]
 TYPES = [t for t, weight in MIX for _ in range(weight)]
-
-
-def mysql_params() -> dict[str, Any]:
-    parts = urlsplit(MYSQL_URL.replace("mysql+pymysql", "mysql"))
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": parts.username or "root",
-        "password": parts.password or "",
-    }
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[tuple[str, str]]:
-    name = f"identity_bench_audit_{uuid.uuid4().hex[:12]}"
-    admin = pymysql.connect(autocommit=True, **mysql_params())
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    try:
-        yield name, f"{MYSQL_URL}/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
-
-
-def connect(db: str) -> pymysql.Connection:  # type: ignore[type-arg]
-    return pymysql.connect(database=db, charset="utf8mb4", **mysql_params())
 
 
 def event_fields(rng: random.Random) -> dict[str, Any]:
@@ -161,7 +138,7 @@ def count_rows(db: str) -> int:
     conn = connect(db)
     with conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM audit_event")
-        (count,) = cur.fetchone()  # type: ignore[misc]
+        (count,) = cur.fetchone()
     conn.close()
     return int(count)
 
@@ -182,52 +159,30 @@ def raw_insert(db: str, records: list[AuditRecord]) -> tuple[float, float]:
     cpu = time.process_time()
     started = time.perf_counter()
     with conn.cursor() as cur:
-        for start in range(0, len(params), INGEST_BATCH):
-            cur.executemany(INSERT_SQL, params[start : start + INGEST_BATCH])
+        for batch in batches(params, INGEST_BATCH):
+            cur.executemany(INSERT_SQL, batch)
             conn.commit()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     conn.close()
     return seconds, cpu
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @contextlib.contextmanager
 def consumers(url: str, prefix: str, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
-    env = {
-        **os.environ,
-        "IDENTITY_ENV": "test",
-        "IDENTITY_DATABASE_URL": url,
-        "IDENTITY_REDIS_URL": REDIS_URL,
-        "IDENTITY_REDIS_PREFIX": prefix,
-        "IDENTITY_SECRET_KEY": secrets.token_urlsafe(32),
-        "IDENTITY_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "services" / "audit")]),
-    }
+    env = {**os.environ, **service_env("audit", url, prefix)}
     command = [sys.executable, "-m", "audit.consumer"]
     processes = [subprocess.Popen(command, env=env, cwd=ROOT) for _ in range(count)]
     try:
         yield processes
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(processes, timeout=15)
 
 
 def produce(client: redis.Redis, stream: str, payloads: list[dict[str, bytes]]) -> float:
     started = time.perf_counter()
-    for start in range(0, len(payloads), INGEST_BATCH):
+    for batch in batches(payloads, INGEST_BATCH):
         pipe = client.pipeline(transaction=False)
-        for fields in payloads[start : start + INGEST_BATCH]:
+        for fields in batch:
             pipe.xadd(stream, fields)  # type: ignore[arg-type]
         pipe.execute()
     return time.perf_counter() - started
@@ -242,29 +197,25 @@ def stream_ingest(
     consumer coming back after downtime); otherwise they are produced while
     the consumers run, and the clock starts at the first XADD.
     """
-    prefix = f"identity-bench-{uuid.uuid4().hex[:12]}:"
-    client = redis.Redis.from_url(REDIS_URL)
-    stream = f"{prefix}audit:events"
     payloads = [r.to_stream() for r in records]
-    if backlog:
-        client.xgroup_create(stream, "audit", id="0", mkstream=True)
-        xadd_seconds = produce(client, stream, payloads)
-    with consumers(url, prefix, count) as processes:
-        # Wait until every consumer has joined the group, so start-up is not timed.
-        while not client.exists(stream) or len(client.xinfo_consumers(stream, "audit")) < count:
-            time.sleep(0.01)
-        cpu_before = sum(cpu_seconds(p.pid) for p in processes)
-        started = time.perf_counter()
-        if not backlog:
+    with redis_prefix() as prefix, contextlib.closing(redis.Redis.from_url(REDIS_URL)) as client:
+        stream = f"{prefix}audit:events"
+        if backlog:
+            client.xgroup_create(stream, "audit", id="0", mkstream=True)
             xadd_seconds = produce(client, stream, payloads)
-        # Acknowledged means committed; entries are deleted as they are acknowledged.
-        while client.xlen(stream) or client.xpending(stream, "audit")["pending"]:
-            time.sleep(0.01)
-        seconds = time.perf_counter() - started
-        cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
-    for key in client.scan_iter(match=prefix + "*", count=1000):
-        client.delete(key)
-    client.close()
+        with consumers(url, prefix, count) as processes:
+            # Wait until every consumer has joined the group, so start-up is not timed.
+            while not client.exists(stream) or len(client.xinfo_consumers(stream, "audit")) < count:
+                time.sleep(0.01)
+            cpu_before = sum(cpu_seconds(p.pid) for p in processes)
+            started = time.perf_counter()
+            if not backlog:
+                xadd_seconds = produce(client, stream, payloads)
+            # Acknowledged means committed; entries are deleted as they are acknowledged.
+            while client.xlen(stream) or client.xpending(stream, "audit")["pending"]:
+                time.sleep(0.01)
+            seconds = time.perf_counter() - started
+            cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
     stored = count_rows(db)
     assert stored == len(records), f"{stored} rows stored of {len(records)}"
     return xadd_seconds, seconds, cpu
@@ -371,8 +322,7 @@ def main() -> None:
     now = datetime.now(UTC)
     records = [make_record(rng, now) for _ in range(args.events)]
 
-    with bench_database() as (db, url):
-        upgrade(url)
+    with scratch_database("audit") as (db, url):
         raw_seconds, raw_cpu = raw_insert(db, records)
         ingest = []
         for backlog in (True, False):
@@ -387,26 +337,33 @@ def main() -> None:
     raw_rate = args.events / raw_seconds
     print()
     print(f"Ingest of {args.events:,} events ({INGEST_BATCH} per batch):\n")
-    print("| path | seconds | events/s | x raw | client CPU µs/event |")
-    print("|---|---:|---:|---:|---:|")
-    print(
-        f"| raw batched INSERT, one connection | {raw_seconds:.2f} | {raw_rate:,.0f} | 1.00 "
-        f"| {raw_cpu / args.events * 1e6:.0f} |"
-    )
+    rows = [
+        [
+            "raw batched INSERT, one connection",
+            f"{raw_seconds:.2f}",
+            f"{raw_rate:,.0f}",
+            "1.00",
+            f"{raw_cpu / args.events * 1e6:.0f}",
+        ]
+    ]
     for backlog, count, _, seconds, cpu in ingest:
         rate = args.events / seconds
         how = "backlog drained by" if backlog else "XADD while running"
-        print(
-            f"| stream: {how} {count} consumer(s) | {seconds:.2f} | {rate:,.0f} "
-            f"| {rate / raw_rate:.2f} | {cpu / args.events * 1e6:.0f} |"
+        rows.append(
+            [
+                f"stream: {how} {count} consumer(s)",
+                f"{seconds:.2f}",
+                f"{rate:,.0f}",
+                f"{rate / raw_rate:.2f}",
+                f"{cpu / args.events * 1e6:.0f}",
+            ]
         )
+    print(markdown_table(["path", "seconds", "events/s", "x raw", "client CPU µs/event"], rows))
     xadd_rate = args.events / min(x for _, _, x, _, _ in ingest)
     print(f"\nThe producer alone (pipelined XADD) ran at up to {xadd_rate:,.0f} events/s.")
     print(f"\nList queries over {args.rows:,} events ({QUERY_RUNS} runs each):\n")
-    print("| query | p50 ms | p95 ms |")
-    print("|---|---:|---:|")
-    for label, p50, p95 in latency:
-        print(f"| {label} | {p50:.1f} | {p95:.1f} |")
+    rows = [[label, f"{p50:.1f}", f"{p95:.1f}"] for label, p50, p95 in latency]
+    print(markdown_table(["query", "p50 ms", "p95 ms"], rows))
 
 
 if __name__ == "__main__":

@@ -17,41 +17,41 @@ nothing about timing.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import multiprocessing
 import os
 import re
 import secrets
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
-import pymysql
-import redis
 from argon2 import PasswordHasher, Type
+from harness import (
+    ROOT,
+    batches,
+    connect,
+    db_now,
+    markdown_table,
+    number_or_dash,
+    redis_prefix,
+    scratch_database,
+    seed_application,
+    serve_app,
+    service_env,
+    use_service,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "services" / "auth")]
+use_service("auth")
 
-from shared.migrate import upgrade  # noqa: E402
 from shared.models.base import new_id  # noqa: E402
-from shared.security.api_keys import generate_api_key  # noqa: E402
 from shared.sync_contract import compute_sync_hash  # noqa: E402
 
-MYSQL_URL = os.environ.get("IDENTITY_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
-REDIS_URL = os.environ.get("IDENTITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "violet-harbour-engine-41"
-ARGON2 = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}  # the settings' defaults
 REFRESH_TOKENS = 60_000
 USERS = 64
 
@@ -107,39 +107,9 @@ class Result:
     baseline: str | None = None
 
 
-def mysql_params() -> dict[str, object]:
-    parts = urlsplit(MYSQL_URL.replace("mysql+pymysql", "mysql"))
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": parts.username or "root",
-        "password": parts.password or "",
-    }
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[tuple[str, str]]:
-    name = f"identity_bench_{uuid.uuid4().hex[:12]}"
-    admin = pymysql.connect(autocommit=True, **mysql_params())  # type: ignore[arg-type]
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    try:
-        yield name, f"{MYSQL_URL}/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
-
-
-@contextlib.contextmanager
-def redis_prefix() -> Iterator[str]:
-    prefix = f"identity-bench-{uuid.uuid4().hex[:8]}:"
-    try:
-        yield prefix
-    finally:
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(match=prefix + "*", count=1000):
-            client.delete(key)
+def argon2_hasher() -> PasswordHasher:
+    """argon2id with the settings' default parameters."""
+    return PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
 
 
 def seed(db: str, users: int) -> tuple[str, str, str]:
@@ -148,31 +118,17 @@ def seed(db: str, users: int) -> tuple[str, str, str]:
     Logins rotate over the users: concurrent attempts on one account count toward
     its lockout threshold, which a real person never reaches by signing in.
     """
-    now = datetime.now(UTC).replace(tzinfo=None)
-    app_id, key = str(new_id()), generate_api_key()
-    password_hash = PasswordHasher(**ARGON2, type=Type.ID).hash(PASSWORD)
-    conn = pymysql.connect(database=db, **mysql_params())  # type: ignore[arg-type]
+    now = db_now()
+    password_hash = argon2_hasher().hash(PASSWORD)
+    conn = connect(db)
     with conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO application (id, name, status, created_at, updated_at)"
-            " VALUES (%s, 'bench-app', 'active', %s, %s)",
-            (app_id, now, now),
-        )
-        cur.execute(
-            "INSERT INTO allowed_network (application_id, cidr, position)"
-            " VALUES (%s, '127.0.0.1/32', 0)",
-            (app_id,),
-        )
-        cur.execute(
-            "INSERT INTO api_key (id, application_id, prefix, key_hash, status, created_at)"
-            " VALUES (%s, %s, %s, %s, 'active', %s)",
-            (str(new_id()), app_id, key.prefix, key.key_hash, now),
-        )
+        app_id, key = seed_application(cur, now)
         first_user = ""
         for n in range(users):
             user_id = str(new_id())
             first_user = first_user or user_id
-            fields = {"name": f"Bench User {n}", "email": f"bench{n}@example.com"}
+            fields: dict[str, str | None] = {"name": f"Bench User {n}"}
+            fields["email"] = f"bench{n}@example.com"
             fields |= {"mobile_number": None, "emp_id": None, "status": "active"}
             cur.execute(
                 "INSERT INTO user_account (id, name, email, status, is_admin, mfa_enabled,"
@@ -194,12 +150,12 @@ def seed(db: str, users: int) -> tuple[str, str, str]:
             )
     conn.commit()
     conn.close()
-    return app_id, first_user, key.plaintext
+    return app_id, first_user, key
 
 
 def seed_refresh_tokens(db: str, app_id: str, user_id: str, count: int) -> list[str]:
     """`count` sessions, each with one unused refresh token, as a login would leave them."""
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = db_now()
     later = now + timedelta(days=30)
     sessions, tokens, plaintexts = [], [], []
     for _ in range(count):
@@ -209,57 +165,35 @@ def seed_refresh_tokens(db: str, app_id: str, user_id: str, count: int) -> list[
             (str(new_id()), session_id, hashlib.sha256(plaintext.encode()).hexdigest(), now, later)
         )
         plaintexts.append(plaintext)
-    conn = pymysql.connect(database=db, **mysql_params())  # type: ignore[arg-type]
+    conn = connect(db)
     with conn.cursor() as cur:
-        for start in range(0, count, 5000):
+        for session_rows, token_rows in zip(
+            batches(sessions, 5000), batches(tokens, 5000), strict=True
+        ):
             cur.executemany(
                 "INSERT INTO auth_session (id, user_id, application_id, created_at, last_seen_at,"
                 " expires_at, absolute_expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                sessions[start : start + 5000],
+                session_rows,
             )
             cur.executemany(
                 "INSERT INTO refresh_token (id, session_id, token_hash, created_at, expires_at)"
                 " VALUES (%s, %s, %s, %s, %s)",
-                tokens[start : start + 5000],
+                token_rows,
             )
     conn.commit()
     conn.close()
     return plaintexts
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serve(
-    target: str, app_dir: Path, env: dict[str, str], workers: int, probe: str
-) -> Iterator[str]:
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", target, "--app-dir", str(app_dir)]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--log-level", "warning", "--no-access-log", "--no-proxy-headers"]
-    server = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base + probe, timeout=1).status_code == 200:
-                    break
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{target} did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+def uvicorn_options(app_dir: Path, workers: int) -> list[str]:
+    return [
+        "--app-dir",
+        str(app_dir),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--no-proxy-headers",
+    ]
 
 
 def _millis(text: str) -> float:
@@ -285,7 +219,7 @@ def wrk(url: str, seconds: int, connections: int, threads: int, args: list[str])
 
 def _verify_loop(args: tuple[str, float]) -> int:
     stored, seconds = args
-    hasher = PasswordHasher(**ARGON2, type=Type.ID)
+    hasher = argon2_hasher()
     done, deadline = 0, time.monotonic() + seconds
     while time.monotonic() < deadline:
         hasher.verify(stored, PASSWORD)
@@ -294,7 +228,7 @@ def _verify_loop(args: tuple[str, float]) -> int:
 
 
 def argon2_rate(processes: int, seconds: float) -> float:
-    stored = PasswordHasher(**ARGON2, type=Type.ID).hash(PASSWORD)
+    stored = argon2_hasher().hash(PASSWORD)
     with multiprocessing.Pool(processes) as pool:
         counts = pool.map(_verify_loop, [(stored, seconds)] * processes)
     return sum(counts) / seconds
@@ -321,29 +255,22 @@ def run(seconds: int, workers: int) -> list[Result]:
     threads = max(1, min(workers, 4))
     with (
         tempfile.TemporaryDirectory() as tmp,
-        bench_database() as (db, url),
+        scratch_database() as (db, url),
         redis_prefix() as prefix,
     ):
         scratch = Path(tmp)
-        upgrade(url)
         app_id, user_id, key = seed(db, USERS)
         refresh_file = scratch / "refresh_tokens.txt"
         refresh_file.write_text("\n".join(seed_refresh_tokens(db, app_id, user_id, REFRESH_TOKENS)))
         (scratch / "hello_app.py").write_text(HELLO_APP)
-        env = {
-            "IDENTITY_ENV": "production",
-            "IDENTITY_DATABASE_URL": url,
-            "IDENTITY_REDIS_URL": REDIS_URL,
-            "IDENTITY_REDIS_PREFIX": prefix,
-            "IDENTITY_SECRET_KEY": secrets.token_urlsafe(48),
-            "IDENTITY_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "services" / "auth")]),
-        }
+        env = service_env(
+            "auth", url, prefix, environment="production", secret_key=secrets.token_urlsafe(48)
+        )
+        hello_options = uvicorn_options(scratch, workers)
+        auth_options = uvicorn_options(ROOT / "services" / "auth", workers)
         with (
-            serve("hello_app:app", scratch, {}, workers, "/hello") as hello_base,
-            serve(
-                "auth.main:app", ROOT / "services" / "auth", env, workers, "/auth/healthz"
-            ) as base,
+            serve_app("hello_app:app", {}, "/hello", hello_options) as (hello_base, _),
+            serve_app("auth.main:app", env, "/auth/healthz", auth_options) as (base, _),
         ):
             signed_in = httpx.post(
                 base + "/auth/login",
@@ -386,19 +313,16 @@ def run(seconds: int, workers: int) -> list[Result]:
 
 def table(results: list[Result], workers: int) -> str:
     by_label = {r.label: r for r in results}
-    lines = [
-        f"{workers} uvicorn workers / argon2 processes, {os.cpu_count()} CPUs (wrk on the same"
-        " machine), argon2id t=2 m=19 MiB p=1",
-        "",
-        "| measurement | requests/s | p50 ms | p99 ms | non-2xx | vs baseline |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+    rows = []
     for r in results:
         ratio = f"{r.rate / by_label[r.baseline].rate:.2f}x" if r.baseline else "-"
-        p50 = f"{r.p50_ms:.2f}" if r.p50_ms is not None else "-"
-        p99 = f"{r.p99_ms:.2f}" if r.p99_ms is not None else "-"
-        lines.append(f"| {r.label} | {r.rate:,.0f} | {p50} | {p99} | {r.errors} | {ratio} |")
-    return "\n".join(lines)
+        p50, p99 = number_or_dash(r.p50_ms, ".2f"), number_or_dash(r.p99_ms, ".2f")
+        rows.append([r.label, f"{r.rate:,.0f}", p50, p99, r.errors, ratio])
+    columns = ["measurement", "requests/s", "p50 ms", "p99 ms", "non-2xx", "vs baseline"]
+    return (
+        f"{workers} uvicorn workers / argon2 processes, {os.cpu_count()} CPUs (wrk on the same"
+        " machine), argon2id t=2 m=19 MiB p=1\n\n" + markdown_table(columns, rows)
+    )
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ import json
 import os
 import queue
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -33,27 +32,31 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import pymysql
 from celery import Celery
+from harness import (
+    REDIS_URL,
+    ROOT,
+    markdown_header,
+    markdown_row,
+    redis_prefix,
+    scratch_database,
+    stop_processes,
+    use_service,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "services" / "otp-delivery")]
+use_service("otp-delivery")
 
 from otp_delivery.provider_settings.repository import ChannelSettings, save_channel  # noqa: E402
-from shared.migrate import upgrade  # noqa: E402
 from shared.models.base import utcnow  # noqa: E402
 from shared.otp_contract import OTP_QUEUE, Channel, OtpDeliveryTask, Purpose  # noqa: E402
 from shared.otp_sender import CeleryOtpSender, celery_broker_options  # noqa: E402
 from shared.runtime import Runtime  # noqa: E402
 from shared.settings import Environment, Settings  # noqa: E402
 
-MYSQL_URL = os.environ.get("IDENTITY_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
-REDIS_URL = os.environ.get("IDENTITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WAIT = 60.0
 PING_TASK_NAME = "otp_delivery.ping"  # otp_delivery.worker.ping (importing it needs its env)
 
@@ -69,10 +72,8 @@ class Row:
         ms = sorted(x * 1000 for x in self.latencies)
         p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
         rate = len(ms) / self.seconds if self.seconds else 0.0
-        return (
-            f"| {self.label} | {self.workers} | {len(ms)} | {statistics.median(ms):.1f} "
-            f"| {p95:.1f} | {ms[-1]:.1f} | {rate:,.0f} |"
-        )
+        figures = [f"{statistics.median(ms):.1f}", f"{p95:.1f}", f"{ms[-1]:.1f}", f"{rate:,.0f}"]
+        return markdown_row([self.label, self.workers, len(ms), *figures])
 
 
 class Sink:
@@ -97,30 +98,6 @@ class Sink:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def mysql_params() -> dict[str, Any]:
-    parts = urlsplit(MYSQL_URL.replace("mysql+pymysql", "mysql"))
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": parts.username or "root",
-        "password": parts.password or "",
-    }
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[str]:
-    name = f"identity_bench_{uuid.uuid4().hex[:12]}"
-    admin = pymysql.connect(autocommit=True, **mysql_params())
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    try:
-        yield f"{MYSQL_URL}/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
 
 
 @contextlib.contextmanager
@@ -149,14 +126,8 @@ def workers(settings: Settings, count: int) -> Iterator[None]:
     try:
         yield
     finally:
-        for process in processes:  # warm shutdown: a task in progress finishes first
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        # SIGTERM is Celery's warm shutdown: a task in progress finishes first.
+        stop_processes(processes, timeout=30, whole_group=True)
 
 
 class Bench:
@@ -223,10 +194,10 @@ class Bench:
 
     def run(self, count: int, n: int) -> list[Row]:
         def pings() -> list[tuple[str, Callable[[], None]]]:
-            return [(f"p{i}", lambda t=f"p{i}": self.send_ping(t)) for i in range(n)]
+            return [(f"p{i}", partial(self.send_ping, f"p{i}")) for i in range(n)]
 
         def otps() -> list[tuple[str, Callable[[], None]]]:
-            return [(code, lambda t=task: self.sender(t)) for code, task in self.otp_tasks(n)]
+            return [(code, partial(self.sender, task)) for code, task in self.otp_tasks(n)]
 
         rows = []
         with workers(self.settings, count):
@@ -250,13 +221,12 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=300)
     args = parser.parse_args()
     sink = Sink()
-    with bench_database() as url:
-        upgrade(url)
+    with scratch_database() as (_, url), redis_prefix() as prefix:
         settings = Settings(
             env=Environment.TEST,
             database_url=url,
             redis_url=REDIS_URL,
-            redis_prefix=f"identity-bench-{uuid.uuid4().hex[:8]}:",
+            redis_prefix=prefix,
             secret_key=secrets.token_urlsafe(32),
             otp_allow_private_hosts=True,
         )
@@ -264,14 +234,12 @@ def main() -> None:
         try:
             with runtime.session_factory() as session, session.begin():
                 save_channel(session, runtime.box, generic_api(sink.url))
-            print("| run | workers | n | p50 ms | p95 ms | max ms | per second |")
-            print("|---|---:|---:|---:|---:|---:|---:|")
+            columns = ["run", "workers", "n", "p50 ms", "p95 ms", "max ms", "per second"]
+            print(markdown_header(columns))
             bench = Bench(settings, runtime, sink)
             for count in (1, 2):
                 bench.run(count, args.deliveries)
         finally:
-            for key in runtime.redis.scan_iter(match=settings.redis_prefix + "*", count=1000):
-                runtime.redis.delete(key)
             runtime.close()
             sink.server.shutdown()
 

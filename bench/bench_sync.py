@@ -11,45 +11,42 @@ of the users changed. Prints figures; asserts nothing about timing.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import secrets
-import socket
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
-import pymysql
-import redis
+from harness import (
+    batches,
+    connect,
+    cpu_seconds,
+    db_now,
+    markdown_table,
+    number_or_dash,
+    peak_rss_mib,
+    redis_prefix,
+    reset_peak_rss,
+    rss_mib,
+    scratch_database,
+    seed_application,
+    serve_app,
+    service_env,
+    use_service,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "services" / "directory")]
+use_service("directory")
 
-from shared.migrate import upgrade  # noqa: E402
 from shared.models.base import new_id  # noqa: E402
-from shared.security.api_keys import generate_api_key  # noqa: E402
 from shared.settings import Environment, Settings  # noqa: E402
 from shared.sync_contract import compute_sync_hash  # noqa: E402
 
 KEY_HEADER = "X-Auth-Service-Key"
-MYSQL_URL = os.environ.get("IDENTITY_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
-REDIS_URL = os.environ.get("IDENTITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # executemany turns an INSERT whose VALUES are all placeholders into
 # multi-row INSERTs of this many rows.
 BATCH = 5000
 
 # The columns the sync `user` object is made of, for the baseline query.
-Row = TypeVar("Row")
-
 BASELINE_SQL = """
 SELECT u.id, u.name, u.mobile_number, u.email, u.emp_id, u.status, u.updated_at, u.sync_hash
 FROM sync_entry e JOIN user_account u ON u.id = e.user_id
@@ -65,7 +62,7 @@ class Run:
     seconds: float
     cpu_seconds: float
     pages: int = 1
-    peak_rss_kib: int | None = None
+    peak_rss_mib: float | None = None
     cursor: str = ""
 
     @property
@@ -73,59 +70,12 @@ class Run:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
-def mysql_params() -> dict[str, Any]:
-    parts = urlsplit(MYSQL_URL.replace("mysql+pymysql", "mysql"))
-    return {
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 3306,
-        "user": parts.username or "root",
-        "password": parts.password or "",
-    }
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[tuple[str, str]]:
-    name = f"identity_bench_{uuid.uuid4().hex[:12]}"
-    admin = pymysql.connect(autocommit=True, **mysql_params())
-    with admin.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    try:
-        yield name, f"{MYSQL_URL}/{name}"
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
-
-
-def connect(db: str) -> pymysql.Connection[Any]:
-    return pymysql.connect(database=db, charset="utf8mb4", **mysql_params())
-
-
-def chunks(rows: Sequence[Row]) -> Iterator[Sequence[Row]]:
-    for start in range(0, len(rows), BATCH):
-        yield rows[start : start + BATCH]
-
-
 def seed(db: str, users: int) -> tuple[str, str, list[str]]:
     """One application with an API key, and `users` users assigned to it, in the feed."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    app_id, key = str(new_id()), generate_api_key()
+    now = db_now()
     conn = connect(db)
     with conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO application (id, name, status, created_at, updated_at)"
-            " VALUES (%s, %s, 'active', %s, %s)",
-            (app_id, "bench-app", now, now),
-        )
-        cur.execute(
-            "INSERT INTO allowed_network (application_id, cidr, position) VALUES (%s, %s, 0)",
-            (app_id, "127.0.0.1/32"),
-        )
-        cur.execute(
-            "INSERT INTO api_key (id, application_id, prefix, key_hash, status, created_at)"
-            " VALUES (%s, %s, %s, %s, 'active', %s)",
-            (str(new_id()), app_id, key.prefix, key.key_hash, now),
-        )
+        app_id, key = seed_application(cur, now)
         user_rows, entry_rows, user_ids = [], [], []
         for n in range(1, users + 1):
             user_id = str(new_id())
@@ -140,19 +90,19 @@ def seed(db: str, users: int) -> tuple[str, str, list[str]]:
             user_rows.append((user_id, *fields.values(), False, False, hashed, now, now))
             entry_rows.append((app_id, user_id, n, False))
             user_ids.append(user_id)
-        for batch in chunks(user_rows):
+        for batch in batches(user_rows, BATCH):
             cur.executemany(
                 "INSERT INTO user_account (id, name, email, mobile_number, emp_id, status,"
                 " is_admin, mfa_enabled, sync_hash, created_at, updated_at)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 batch,
             )
-        for batch in chunks([(user_id, app_id, now) for user_id in user_ids]):
+        for batch in batches([(user_id, app_id, now) for user_id in user_ids], BATCH):
             cur.executemany(
                 "INSERT INTO assignment (user_id, application_id, created_at) VALUES (%s, %s, %s)",
                 batch,
             )
-        for entries in chunks(entry_rows):
+        for entries in batches(entry_rows, BATCH):
             cur.executemany(
                 "INSERT INTO sync_entry (application_id, user_id, seq, is_removed)"
                 " VALUES (%s, %s, %s, %s)",
@@ -161,13 +111,13 @@ def seed(db: str, users: int) -> tuple[str, str, list[str]]:
         cur.execute("UPDATE sync_counter SET value = %s WHERE id = 1", (users,))
     conn.commit()
     conn.close()
-    return app_id, key.plaintext, user_ids
+    return app_id, key, user_ids
 
 
 def edit_some(db: str, app_id: str, user_ids: list[str], share: float) -> int:
     """Rename a share of the users the way the directory does: new hash, new seq."""
     chosen = user_ids[:: int(1 / share)]
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = db_now()
     conn = connect(db)
     with conn.cursor() as cur:
         cur.execute("SELECT value FROM sync_counter WHERE id = 1 FOR UPDATE")
@@ -206,64 +156,6 @@ def edit_some(db: str, app_id: str, user_ids: list[str], share: float) -> int:
 MAPPED = ("name", "mobile_number", "email", "emp_id", "status")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} missing for pid {pid}")
-
-
-def reset_peak(pid: int) -> bool:
-    """Reset VmHWM to the current RSS (Linux >= 4.0), so each run reports its own peak."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def serve(database_url: str, prefix: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "IDENTITY_ENV": "test",
-        "IDENTITY_DATABASE_URL": database_url,
-        "IDENTITY_REDIS_URL": REDIS_URL,
-        "IDENTITY_REDIS_PREFIX": prefix,
-        "IDENTITY_SECRET_KEY": secrets.token_urlsafe(32),
-        "IDENTITY_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "services" / "directory")]),
-    }
-    command = [sys.executable, "-m", "uvicorn", "directory.main:app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    server = subprocess.Popen(command, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/directory/healthz", timeout=1).status_code == 200:
-                    break
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the directory service did not start")
-            time.sleep(0.2)
-        yield base, server
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 def pull(
     client: httpx.Client, key: str, limit: int, since: str | None = None
 ) -> tuple[int, int, str, float]:
@@ -298,25 +190,19 @@ def baseline(db: str, app_id: str) -> Run:
     return Run("raw SELECT + orjson (baseline)", len(rows), seconds, cpu)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measured_pull(
-    server: subprocess.Popen[bytes],
+    server_pid: int,
     client: httpx.Client,
     key: str,
     label: str,
     limit: int,
     since: str | None = None,
 ) -> Run:
-    peak_known = reset_peak(server.pid)
-    cpu = cpu_seconds(server.pid)
+    peak_known = reset_peak_rss(server_pid)
+    cpu = cpu_seconds(server_pid)
     rows, pages, cursor, seconds = pull(client, key, limit, since)
-    cpu = cpu_seconds(server.pid) - cpu
-    peak = status_kib(server.pid, "VmHWM") if peak_known else None
+    cpu = cpu_seconds(server_pid) - cpu
+    peak = peak_rss_mib(server_pid) if peak_known else None
     return Run(label, rows, seconds, cpu, pages, peak, cursor)
 
 
@@ -324,28 +210,24 @@ def best_of(repeat: int, measure: Callable[[], Run]) -> Run:
     """The fastest of `repeat` runs (the machine is shared), with the highest peak RSS."""
     runs = [measure() for _ in range(repeat)]
     best = min(runs, key=lambda run: run.seconds)
-    peaks = [run.peak_rss_kib for run in runs if run.peak_rss_kib]
-    best.peak_rss_kib = max(peaks) if peaks else None
+    peaks = [run.peak_rss_mib for run in runs if run.peak_rss_mib]
+    best.peak_rss_mib = max(peaks) if peaks else None
     return best
 
 
-def table(runs: list[Run], floor: Run, idle_kib: int) -> str:
-    lines = [
-        "| run | rows | pages | seconds | rows/s | x baseline | CPU s | x baseline CPU "
-        "| server peak RSS (MiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+def table(runs: list[Run], floor: Run, idle_mib: float) -> str:
+    columns = ["run", "rows", "pages", "seconds", "rows/s", "x baseline", "CPU s"]
+    columns += ["x baseline CPU", "server peak RSS (MiB)"]
+    rows = []
     for run in runs:
         same = run.rows == floor.rows
         ratio = f"{run.seconds / floor.seconds:.2f}" if same else "-"
         cpu_ratio = f"{run.cpu_seconds / floor.cpu_seconds:.2f}" if same else "-"
-        peak = f"{run.peak_rss_kib / 1024:.1f}" if run.peak_rss_kib else "-"
-        lines.append(
-            f"| {run.label} | {run.rows} | {run.pages} | {run.seconds:.2f} | "
-            f"{run.rate:,.0f} | {ratio} | {run.cpu_seconds:.2f} | {cpu_ratio} | {peak} |"
-        )
-    lines.append(f"\nServer RSS when idle, after warm-up: {idle_kib / 1024:.1f} MiB.")
-    return "\n".join(lines)
+        cells = [run.label, run.rows, run.pages, f"{run.seconds:.2f}", f"{run.rate:,.0f}", ratio]
+        cells += [f"{run.cpu_seconds:.2f}", cpu_ratio, number_or_dash(run.peak_rss_mib, ".1f")]
+        rows.append(cells)
+    idle = f"\nServer RSS when idle, after warm-up: {idle_mib:.1f} MiB."
+    return markdown_table(columns, rows) + "\n" + idle
 
 
 def main() -> None:
@@ -354,36 +236,35 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
     args = parser.parse_args()
     max_limit = Settings(env=Environment.TEST).sync_max_limit
-    prefix = f"identity-bench-{uuid.uuid4().hex[:12]}:"
 
-    with bench_database() as (db, url):
-        upgrade(url)
+    with scratch_database() as (db, url), redis_prefix() as prefix:
         started = time.perf_counter()
         app_id, key, user_ids = seed(db, args.users)
         print(f"seeded {args.users} users in {time.perf_counter() - started:.1f}s", flush=True)
+        env = service_env("directory", url, prefix)
         with (
-            serve(url, prefix) as (base, server),
+            serve_app("directory.main:app", env, "/directory/healthz") as (base, server),
             httpx.Client(base_url=base, timeout=120) as client,
         ):
             # Warm-up (imports, key cache, connection pool): one small page.
             client.get("/users/sync", params={"limit": 10}, headers={KEY_HEADER: key})
-            idle = status_kib(server.pid, "VmRSS")
+            idle = rss_mib(server.pid)
             floor = best_of(args.repeat, lambda: baseline(db, app_id))
             full = best_of(
                 args.repeat,
                 lambda: measured_pull(
-                    server, client, key, f"full sync, limit {max_limit}", max_limit
+                    server.pid, client, key, f"full sync, limit {max_limit}", max_limit
                 ),
             )
             small = best_of(
                 args.repeat,
-                lambda: measured_pull(server, client, key, "full sync, limit 1000", 1000),
+                lambda: measured_pull(server.pid, client, key, "full sync, limit 1000", 1000),
             )
             edited = edit_some(db, app_id, user_ids, 0.01)
             delta = best_of(
                 args.repeat,
                 lambda: measured_pull(
-                    server,
+                    server.pid,
                     client,
                     key,
                     f"delta after editing {edited} users",
@@ -391,10 +272,6 @@ def main() -> None:
                     full.cursor,
                 ),
             )
-        with contextlib.suppress(redis.RedisError):
-            store = redis.Redis.from_url(REDIS_URL)
-            for name in store.scan_iter(match=prefix + "*", count=1000):
-                store.delete(name)
 
     print()
     print(table([floor, full, small, delta], floor, idle))

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp clean stack stack-down
+.PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth clean stack stack-down
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -49,7 +49,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 ## make bench: the benchmarks under bench/ (prints figures; never fails on timing)
-bench: bench-sync bench-import bench-audit bench-otp
+bench: bench-sync bench-import bench-audit bench-otp bench-auth
 
 bench-sync: $(STAMP)
 	$(BIN)/python bench/bench_sync.py
@@ -62,6 +62,11 @@ bench-audit: $(STAMP)
 
 bench-otp: $(STAMP)
 	$(BIN)/python bench/bench_otp.py
+
+# wrk drives the load; installed from Debian when missing.
+bench-auth: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/bench_auth.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -12,11 +12,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from shared.client_ip import ClientAddress, resolve_client_ip
 from shared.db import DbSession
 from shared.errors import Forbidden, Unauthorized
-from shared.models import UserAccount
+from shared.models import AuthSession, UserAccount
 from shared.tokens import CONSOLE_AUDIENCE, InvalidToken
 
 bearer = HTTPBearer(auto_error=False, description="An administrator's access token")
@@ -58,6 +59,14 @@ def revoked_session_key(runtime: object, session_id: str) -> str:
     return runtime.keys("session", "revoked", session_id)  # type: ignore[attr-defined]
 
 
+def _session_ended(db: Session, session_id: str, user_id: uuid.UUID) -> bool:
+    try:
+        row = db.get(AuthSession, uuid.UUID(session_id))
+    except ValueError:
+        return True
+    return row is None or row.user_id != user_id or row.revoked_at is not None
+
+
 def current_admin(
     request: Request,
     db: DbSession,
@@ -78,6 +87,10 @@ def current_admin(
         raise InvalidToken()
     if not user.is_admin:
         raise NotAdmin()
+    if token.session_id and _session_ended(db, token.session_id, user.id):
+        # The Redis marker above is the fast path; the row is the truth, should
+        # Redis have lost its data. One primary-key read, admin calls only.
+        raise SessionRevoked()
     peer = request.client.host if request.client else None
     client = resolve_client_ip(
         peer, request.headers.get("x-forwarded-for"), runtime.settings.trusted_proxy_networks

@@ -24,7 +24,7 @@ from shared.invalidation import InvalidationBus, Topic
 from shared.otp_contract import OtpDeliveryTask
 from shared.otp_sender import CeleryOtpSender, OtpSender
 from shared.pipeline import AppPipeline
-from shared.platform import apply_overrides, stored_overrides
+from shared.platform import CONSOLE_SETTINGS, apply_overrides, stored_overrides
 from shared.redis_client import Keys, create_async_redis, create_redis
 from shared.security.encryption import SecretBox
 from shared.security.passwords import PasswordHashing
@@ -37,7 +37,9 @@ log = structlog.get_logger("runtime")
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.base_settings = settings
-        self._settings = settings
+        # A copy: the console's platform settings are laid over it in place, so
+        # the object every service holds stays the same one.
+        self.settings = settings.model_copy()
         self.engine: Engine = create_db_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
@@ -66,19 +68,17 @@ class Runtime:
         self.otp_sender: OtpSender | None = None
         self._background: list[tuple[Callable[[], None], Callable[[], None]]] = []
 
-    @property
-    def settings(self) -> Settings:
-        """The environment's settings with the console's platform settings laid over."""
-        return self._settings
-
     def reload_platform_settings(self) -> None:
+        """Lay the console's platform settings over the environment's (start, Topic.PLATFORM)."""
         try:
             with self.session_factory() as session:
                 overrides = stored_overrides(session)
         except SQLAlchemyError as exc:  # keep what we had; the next change retries
             log.warning("platform_settings_unavailable", error=type(exc).__name__)
             return
-        self._settings = apply_overrides(self.base_settings, overrides)
+        effective = apply_overrides(self.base_settings, overrides)
+        for name in CONSOLE_SETTINGS:
+            setattr(self.settings, name, getattr(effective, name))
 
     @property
     def app_pipeline(self) -> AppPipeline:

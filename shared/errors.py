@@ -135,6 +135,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's own 400 is a body it could not decode (bad UTF-8, broken form data);
+            # answer it like a body that is not valid JSON: the declared 422.
+            message = "body: the request body could not be parsed"
+            fields = [{"field": "body", "message": "could not be parsed"}]
+            return JSONResponse(envelope("validation_error", message, fields=fields), 422)
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
         code = codes.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, File, Request, UploadFile
 
 from console.api import ApiError, make_client
@@ -12,7 +13,7 @@ from console.platform.schemas import PlatformOut, PlatformUpdate, RotateSecretIn
 from shared.admin_auth import CurrentAdmin
 from shared.after_commit import defer
 from shared.db import DbSession
-from shared.errors import ServiceError, error_responses
+from shared.errors import ServiceError, ServiceUnavailable, error_responses
 
 router = APIRouter(
     prefix="/console/api", tags=["platform settings"], responses=error_responses(401, 403, 422)
@@ -66,12 +67,15 @@ def delete_logo(request: Request, db: DbSession, admin: CurrentAdmin) -> Platfor
 async def rotate_secret(request: Request, _: CurrentAdmin, body: RotateSecretIn) -> Any:
     """Rotate the platform token secret (the auth service does it; old tokens verify a while)."""
     # The signing keys are the auth service's table: ask it, as this administrator.
-    async with make_client(request) as client:
-        response = await client.post(
-            "/auth/admin/token-secret/rotate",
-            json=body.model_dump(exclude_none=True),
-            headers={"authorization": request.headers.get("authorization", "")},
-        )
+    try:
+        async with make_client(request) as client:
+            response = await client.post(
+                "/auth/admin/token-secret/rotate",
+                json=body.model_dump(exclude_none=True),
+                headers={"authorization": request.headers.get("authorization", "")},
+            )
+    except httpx.TransportError as exc:
+        raise ServiceUnavailable("The auth service did not answer; try again shortly.") from exc
     if response.status_code != 200:
         error = ApiError.from_response(response)
         raise ServiceError(error.message, code=error.code, status_code=error.status)

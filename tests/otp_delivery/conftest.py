@@ -16,6 +16,9 @@ from tests.otp_delivery.workers import Workers
 @pytest.fixture(autouse=True)
 def _sinks_are_reachable(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     """The sinks listen on 127.0.0.1, which production refuses as a provider host."""
+    # The base too: a platform-settings reload (the bus listener does one when it starts)
+    # rebuilds runtime.settings from it.
+    monkeypatch.setattr(runtime.base_settings, "otp_allow_private_hosts", True)
     monkeypatch.setattr(runtime.settings, "otp_allow_private_hosts", True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 import socket
 import ssl
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ ALWAYS_REFUSED = tuple(
         "ff00::/8",
     )
 )
+
+
+# The old numeric IPv4 spellings resolvers still accept: 2852039166, 0xa9fea9fe,
+# 0251.0376.0251.0376, 169.254.43518 are all 169.254.169.254 to getaddrinfo.
+_NUMERIC_IPV4 = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}", re.IGNORECASE)
 
 
 class HostRefused(Exception):
@@ -60,11 +66,25 @@ def address_problem(address: IpAddress, *, allow_private: bool) -> str | None:
     return None
 
 
+def ip_literal(host: str) -> IpAddress | None:
+    """`host` as the address a resolver would read it as, if it is written as one."""
+    bare = host.strip("[]")
+    try:
+        return ipaddress.ip_address(bare)
+    except ValueError:
+        pass
+    if not _NUMERIC_IPV4.fullmatch(bare):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(bare))
+    except OSError:
+        return None
+
+
 def literal_problem(host: str, *, allow_private: bool) -> str | None:
     """For settings validation: the problem with `host` if it is an IP literal or localhost."""
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
+    address = ip_literal(host)
+    if address is None:
         if host.lower().rstrip(".") == "localhost" and not allow_private:
             return "localhost is a loopback host (not allowed by this deployment)"
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import string
 from typing import Annotated
@@ -10,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
-from otp_delivery.outbound import address_problem
+from otp_delivery.outbound import address_problem, ip_literal
 
 HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$",
@@ -22,9 +21,8 @@ MESSAGE_PLACEHOLDERS = frozenset({"code", "brand", "minutes", "action"})
 
 def _host(value: str) -> str:
     value = value.strip()
-    try:
-        address = ipaddress.ip_address(value.strip("[]"))
-    except ValueError:
+    address = ip_literal(value)
+    if address is None:
         if not HOSTNAME.match(value):
             raise ValueError("not a valid host name or IP address") from None
         return value.lower().rstrip(".")

@@ -114,7 +114,12 @@ def test_blank_rows_keep_their_spreadsheet_numbers(admin):
 
     error = refused(upload(admin, content), 422, "import_invalid")
 
-    assert [(e["row"], e["column"]) for e in error["errors"]] == [(5, "email"), (6, "email")]
+    # Row 5's quoted name spans two lines (and a line break in a name is refused).
+    assert [(e["row"], e["column"]) for e in error["errors"]] == [
+        (5, "name"),
+        (5, "email"),
+        (6, "email"),
+    ]
 
 
 def test_broken_quoting_names_the_row(admin):
@@ -179,3 +184,14 @@ def test_needs_an_administrator(directory_client, admin, runtime):
     finally:
         directory_client.headers["Authorization"] = saved
     assert counts(runtime)["user_account"] == 2
+
+
+def test_control_characters_in_names_and_employee_ids(admin, runtime):
+    rows = [*good_rows(2), ["Esc\x1b[2J", "esc@example.com", "", "E\x00X", ""]]
+    before = counts(runtime)
+
+    error = refused(upload(admin, csv_bytes(rows)), 422, "import_invalid")
+
+    assert [(e["row"], e["column"]) for e in error["errors"]] == [(4, "name"), (4, "emp_id")]
+    assert "control characters" in error["errors"][0]["message"]
+    assert counts(runtime) == before

@@ -154,3 +154,17 @@ def test_count_unchanged_after_rejections(admin, runtime):
     )
     with runtime.session_factory() as session:
         assert session.scalar(select(func.count()).select_from(UserAccount)) == before
+
+
+@pytest.mark.parametrize(
+    "name", ["A\x00nn", "Eve\x1b[31m", "Line\nBreak", "Tab\there", "Sep\u2028x"]
+)
+def test_control_characters_in_names_are_refused(admin, runtime, name):
+    before = user_rows(runtime)
+    error = assert_error(
+        admin.post("/directory/users", json={"name": name, "email": "cc@example.com"}),
+        422,
+        "validation_error",
+    )
+    assert "control characters" in error["message"]
+    assert user_rows(runtime) == before

@@ -20,6 +20,7 @@ from directory.imports import repository
 from directory.imports.reader import CsvUpload
 from directory.imports.repository import ExistingUser
 from directory.imports.schemas import ImportRowError
+from directory.users.schemas import CONTROL_CHARACTERS, CONTROL_MESSAGE
 from directory.users.service import ContactRequired, normalize_contact_fields
 from shared.errors import Unprocessable
 
@@ -105,6 +106,9 @@ class ImportCheck:
         values = {column: cell(column) for column in LIMITS}
         if not values["name"]:
             fail(row, "name", "A name is required.")
+        for column in ("name", "emp_id"):
+            if CONTROL_CHARACTERS.search(values[column]):
+                fail(row, column, f"The value {CONTROL_MESSAGE}.")
         for column, limit in LIMITS.items():
             if len(values[column]) > limit:
                 fail(row, column, f"Use at most {limit} characters.")

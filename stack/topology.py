@@ -82,10 +82,13 @@ class Route:
 
 def uvicorn_argv(app: str, host: str, port: int) -> tuple[str, ...]:
     # --no-proxy-headers: X-Forwarded-For is judged by shared/client_ip.py against
-    # IDENTITY_TRUSTED_PROXIES, never by uvicorn.
+    # IDENTITY_TRUSTED_PROXIES, never by uvicorn. --timeout-keep-alive above Traefik's
+    # idle timeout (90 s): else uvicorn closes a pooled connection just as Traefik sends a
+    # POST on it, and Traefik answers 502 (it does not resend a non-idempotent request).
     return (
         sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port),
         "--no-proxy-headers", "--no-server-header", "--timeout-graceful-shutdown", "5",
+        "--timeout-keep-alive", "120",
     )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Audit events of sign-in and of administrators' actions in the auth service.
+"""Audit events of sign-in in the auth service (admin actions: shared/admin_trail.py).
 
 Successes are emitted after the transaction commits (a rolled-back sign-in
 did not happen); failures are emitted at once, because the request that
@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from auth.context import SignInContext
-from shared.admin_auth import AdminIdentity
 from shared.after_commit import defer
 from shared.audit import AuditRecord, EventType, Outcome
 from shared.runtime import Runtime
@@ -57,21 +56,3 @@ def emit_now(runtime: Runtime, record: AuditRecord) -> None:
 
 def emit_on_commit(session: Session, runtime: Runtime, record: AuditRecord) -> None:
     defer(session, lambda: runtime.audit.emit_after_commit(record))
-
-
-def record_admin_action(
-    session: Session,
-    runtime: Runtime,
-    admin: AdminIdentity,
-    event: EventType,
-    *,
-    subject_user_id: uuid.UUID | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    record = AuditRecord(
-        type=event,
-        subject_user_id=str(subject_user_id) if subject_user_id else None,
-        details=details or {},
-        **admin.actor,
-    )
-    emit_on_commit(session, runtime, record)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from auth.admin import activity
 from auth.admin.schemas import ActivityCounts, DeviceList, RevokedCount, SessionList
-from auth.trail import record_admin_action
 from shared.admin_auth import CurrentAdmin
+from shared.admin_trail import record_admin_action
 from shared.audit import EventType
 from shared.db import DbSession
 from shared.errors import error_responses

@@ -26,8 +26,9 @@ from auth.otp import service as otp_service
 from auth.schemas import MfaRequired, OtpChallenge, TokenResponse
 from auth.sessions import service as session_service
 from auth.sessions.router import LogoutOut
-from auth.trail import emit_on_commit, record_admin_action, sign_in_record
+from auth.trail import emit_on_commit, sign_in_record
 from shared.admin_auth import CurrentAdmin
+from shared.admin_trail import record_admin_action
 from shared.after_commit import defer
 from shared.audit import EventType
 from shared.db import DbSession

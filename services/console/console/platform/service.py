@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console.platform.schemas import BrandingOut, PlatformOut, PlatformUpdate
-from console.trail import record_admin_action
 from shared.admin_auth import AdminIdentity
+from shared.admin_trail import record_admin_action
 from shared.after_commit import defer
 from shared.audit import EventType, changed_fields
 from shared.errors import Unprocessable

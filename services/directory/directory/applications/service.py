@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from directory.applications import repository
 from directory.applications.schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate
-from directory.trail import announce, record_admin_action
+from directory.trail import announce
 from shared.admin_auth import AdminIdentity
+from shared.admin_trail import record_admin_action
 from shared.audit import EventType, changed_fields
 from shared.client_ip import normalize_network
 from shared.errors import Conflict, NotFound, Unprocessable

@@ -16,8 +16,9 @@ from directory.imports.reader import CsvUpload
 from directory.imports.schemas import ImportResult
 from directory.imports.validation import ImportCheck, Outcome
 from directory.imports.writer import PlanWriter
-from directory.trail import announce, record_admin_action
+from directory.trail import announce
 from shared.admin_auth import AdminIdentity
+from shared.admin_trail import record_admin_action
 from shared.audit import EventType
 from shared.errors import Unprocessable
 from shared.invalidation import Topic

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from directory.applications.service import get_application
 from directory.keys.schemas import ApiKeyCreated, ApiKeyOut, ApiKeyPage
 from directory.keys.usage import pending_last_used
-from directory.trail import announce, record_admin_action
+from directory.trail import announce
 from shared.admin_auth import AdminIdentity
+from shared.admin_trail import record_admin_action
 from shared.audit import EventType
 from shared.errors import NotFound
 from shared.invalidation import Topic

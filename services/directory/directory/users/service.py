@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from directory.sync.feed import allocate_seqs, refresh_user_entries, remove_user_entries
-from directory.trail import announce, record_admin_action
+from directory.trail import announce
 from directory.users import repository
 from directory.users.schemas import (
     AppRef,
@@ -20,6 +20,7 @@ from directory.users.schemas import (
     UserUpdate,
 )
 from shared.admin_auth import AdminIdentity
+from shared.admin_trail import record_admin_action
 from shared.audit import EventType, changed_fields
 from shared.contact import InvalidContact, normalize_email, normalize_mobile
 from shared.directory_events import DirectoryEvent, DirectoryEventType

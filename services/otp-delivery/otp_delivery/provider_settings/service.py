@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from otp_delivery.audit_trail import record_admin_action
 from otp_delivery.outbound import literal_problem
 from otp_delivery.provider_settings.repository import ChannelSettings, load_channel, save_channel
 from otp_delivery.provider_settings.schemas import (
@@ -18,6 +17,7 @@ from otp_delivery.provider_settings.schemas import (
 )
 from otp_delivery.providers import secret_fields
 from shared.admin_auth import AdminIdentity
+from shared.admin_trail import record_admin_action
 from shared.audit import EventType, changed_fields
 from shared.errors import Unprocessable
 from shared.models.base import utcnow

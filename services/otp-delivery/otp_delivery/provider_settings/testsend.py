@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from otp_delivery.audit_trail import record_admin_action
 from otp_delivery.delivery import DeliveryRunner, Outcome
 from otp_delivery.provider_settings.repository import load_channel
 from otp_delivery.provider_settings.schemas import SendCheckOut
 from shared.admin_auth import AdminIdentity
+from shared.admin_trail import record_admin_action
 from shared.audit import EventType
 from shared.audit import Outcome as AuditOutcome
 from shared.contact import mask_destination

@@ -13,12 +13,12 @@ from typing import Any
 
 import orjson
 import redis
-import redis.asyncio
 import structlog
 from pydantic import BaseModel, Field
 
 from shared.logging import mask_secrets
 from shared.models.base import utcnow
+from shared.redis_client import BatchedRedis
 
 log = structlog.get_logger("audit")
 
@@ -110,9 +110,10 @@ class AuditEmitter:
     def emit(self, record: AuditRecord) -> None:
         self._redis.xadd(self._stream, record.to_stream())  # type: ignore[arg-type]
 
-    async def emit_async(self, client: redis.asyncio.Redis, record: AuditRecord) -> None:
-        """`emit` from the event loop, without a thread hop (the app-facing hot path)."""
-        await client.xadd(self._stream, record.to_stream())  # type: ignore[arg-type]
+    async def emit_async(self, client: BatchedRedis, record: AuditRecord) -> None:
+        """`emit` from the event loop, without a thread hop (the app-facing hot path);
+        concurrent requests' events share one round trip."""
+        await client.xadd(self._stream, record.to_stream())
 
     def emit_after_commit(self, record: AuditRecord) -> None:
         """For events of a write that already committed: a Redis hiccup is logged, not raised."""

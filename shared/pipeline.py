@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -194,7 +195,7 @@ class AppPipeline:
     ) -> None:
         # A denial is recorded before it is answered: a Redis outage gets a 503.
         await self._runtime.audit.emit_async(
-            self._runtime.async_redis(),
+            self._runtime.batched_redis(),
             AuditRecord(
                 type=event,
                 outcome=Outcome.DENIED,
@@ -206,14 +207,14 @@ class AppPipeline:
                 forwarded_ip=client.forwarded_ip,
                 remote_addr=client.remote_addr,
                 user_agent=user_agent,
-                details={"method": request.method, "path": request.url.path},
+                details={"method": request.method, "path": request.scope["path"]},
             ),
         )
 
     async def audit_call(
         self, ctx: CallerContext, request: Request, outcome: Outcome, code: str | None
     ) -> None:
-        details = {"method": request.method, "path": request.url.path, **ctx.details}
+        details = {"method": request.method, "path": request.scope["path"], **ctx.details}
         if code:
             details["error"] = code
         record = AuditRecord(
@@ -231,10 +232,32 @@ class AppPipeline:
             details=details,
         )
         try:
-            await self._runtime.audit.emit_async(self._runtime.async_redis(), record)
+            await self._runtime.audit.emit_async(self._runtime.batched_redis(), record)
         except redis.RedisError as exc:
             # The call itself already happened (and committed): report, don't fail it.
             log.error("audit_emit_failed", type=record.type, uuid=record.uuid, error=str(exc))
+
+    @asynccontextmanager
+    async def call(self, request: Request) -> AsyncIterator[CallerContext]:
+        """The whole pipeline around a handler: authorize, run it, record the call
+        (with the outcome and error code the handler ended with)."""
+        ctx = await self.authorize(request)
+        outcome, code = Outcome.SUCCESS, None
+        try:
+            yield ctx
+        except ServiceError as exc:
+            outcome = Outcome.DENIED if exc.status_code in (401, 403) else Outcome.FAILURE
+            code = exc.code
+            raise
+        except RequestValidationError:
+            # FastAPI checks the query and body after this dependency has run.
+            outcome, code = Outcome.FAILURE, "validation_error"
+            raise
+        except Exception:
+            outcome, code = Outcome.FAILURE, "internal_error"
+            raise
+        finally:
+            await self.audit_call(ctx, request, outcome, code)
 
     # -- last_used_at, batched ---------------------------------------------
     def flush_usage(self) -> int:
@@ -275,23 +298,8 @@ def _network(cidr: str) -> IPNetwork:
 async def calling_app(request: Request) -> AsyncIterator[CallerContext]:
     """Runs on the event loop: a known key costs no thread hop and no MySQL query."""
     pipeline: AppPipeline = request.app.state.runtime.app_pipeline
-    ctx = await pipeline.authorize(request)
-    outcome, code = Outcome.SUCCESS, None
-    try:
+    async with pipeline.call(request) as ctx:
         yield ctx
-    except ServiceError as exc:
-        outcome = Outcome.DENIED if exc.status_code in (401, 403) else Outcome.FAILURE
-        code = exc.code
-        raise
-    except RequestValidationError:
-        # FastAPI checks the query and body after this dependency has run.
-        outcome, code = Outcome.FAILURE, "validation_error"
-        raise
-    except Exception:
-        outcome, code = Outcome.FAILURE, "internal_error"
-        raise
-    finally:
-        await pipeline.audit_call(ctx, request, outcome, code)
 
 
 CallingApp = Annotated[CallerContext, Depends(calling_app)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import redis
@@ -48,6 +49,72 @@ def create_async_redis(url: str) -> redis.asyncio.Redis:
 
 
 _memory_servers: dict[str, Any] = {}
+
+
+class BatchedRedis:
+    """Commands from the concurrent requests of one event loop, sent to Redis together.
+
+    The hot path (`/auth/session`, the app pipeline's audit event) issues one or
+    two small commands per request. Each still awaits its own reply, so an audit
+    event is in the stream before its call is answered; but while one batch is on
+    the wire the next requests' commands queue up and go as one pipeline, so N
+    concurrent requests cost one round trip and one pooled connection, not N.
+    At low load a batch is a single command and nothing waits longer than before.
+    """
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self._client = client
+        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._sender: asyncio.Task[None] | None = None
+
+    async def execute(self, *args: Any) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((args, future))
+        if self._sender is None:
+            self._sender = asyncio.get_running_loop().create_task(self._send())
+        return await future
+
+    async def mget(self, keys: list[str]) -> list[Any]:
+        return await self.execute("MGET", *keys)
+
+    async def xadd(self, stream: str, fields: dict[str, Any]) -> Any:
+        return await self.execute("XADD", stream, "*", *_flatten(fields))
+
+    async def _send(self) -> None:
+        batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                pipe = self._client.pipeline(transaction=False)
+                for args, _ in batch:
+                    pipe.execute_command(*args)
+                try:
+                    replies = await pipe.execute(raise_on_error=False)
+                except Exception as exc:  # Redis down: every request of the batch gets the error
+                    _settle(batch, error=exc)
+                    continue
+                for (_, future), reply in zip(batch, replies, strict=True):
+                    if isinstance(reply, Exception):
+                        _settle([(_, future)], error=reply)
+                    elif not future.done():  # done: its request went away meanwhile
+                        future.set_result(reply)
+        except BaseException:
+            # Cancelled (the loop is closing): nothing will send what is still queued.
+            _settle(batch + self._queue, error=redis.ConnectionError("Redis batch cancelled"))
+            self._queue = []
+            raise
+        finally:
+            self._sender = None
+
+
+def _settle(waiting: list[tuple[Any, asyncio.Future[Any]]], *, error: Exception) -> None:
+    for _, future in waiting:
+        if not future.done():
+            future.set_exception(error)
+
+
+def _flatten(fields: dict[str, Any]) -> list[Any]:
+    return [part for pair in fields.items() for part in pair]
 
 
 class Keys:

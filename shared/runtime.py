@@ -25,7 +25,7 @@ from shared.otp_contract import OtpDeliveryTask
 from shared.otp_sender import CeleryOtpSender, OtpSender
 from shared.pipeline import AppPipeline
 from shared.platform import CONSOLE_SETTINGS, apply_overrides, stored_overrides
-from shared.redis_client import Keys, create_async_redis, create_redis
+from shared.redis_client import BatchedRedis, Keys, create_async_redis, create_redis
 from shared.security.encryption import SecretBox
 from shared.security.passwords import PasswordHashing
 from shared.settings import Settings
@@ -50,6 +50,9 @@ class Runtime:
         self._async_redis: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, redis.asyncio.Redis
         ] = weakref.WeakKeyDictionary()
+        self._batched_redis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BatchedRedis] = (
+            weakref.WeakKeyDictionary()
+        )
         self.keys = Keys(settings.redis_prefix)
         self.box = SecretBox(settings.secret_keys())
         self.passwords = PasswordHashing(
@@ -105,6 +108,16 @@ class Runtime:
             client = create_async_redis(self.settings.redis_url)
             self._async_redis[loop] = client
         return client
+
+    def batched_redis(self) -> BatchedRedis:
+        """The hot path's Redis for the running loop: concurrent requests' commands
+        go in one pipeline (`BatchedRedis`)."""
+        loop = asyncio.get_running_loop()
+        batched = self._batched_redis.get(loop)
+        if batched is None:
+            batched = BatchedRedis(self.async_redis())
+            self._batched_redis[loop] = batched
+        return batched
 
     def send_otp(self, task: OtpDeliveryTask) -> None:
         """Hand a code to the otp-delivery worker (call after the transaction commits)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp
 
 from shared.errors import install_error_handlers
 from shared.ops import MetricsMiddleware, ops_router
@@ -22,12 +24,20 @@ def create_service_app(
     routers: Sequence[APIRouter],
     runtime: Runtime,
     on_start: Callable[[Runtime], None] | None = None,
+    hot_paths: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
 ) -> FastAPI:
+    """`hot_paths`: ASGI middleware that answer a hot endpoint before FastAPI's routing;
+    they run inside the metrics middleware, so their requests are counted too."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if on_start is not None:
             on_start(runtime)
         runtime.start()
+        # Everything loaded so far (modules, models, routes) lives as long as the
+        # process: move it out of the collector's sight, so a full collection
+        # under load scans only what requests made (they were 50-100 ms pauses).
+        gc.freeze()
         try:
             yield
         finally:
@@ -46,6 +56,8 @@ def create_service_app(
     app.state.session_factory = runtime.session_factory
     app.state.service_name = name
     install_error_handlers(app)
+    for hot_path in hot_paths:
+        app.add_middleware(hot_path)
     app.add_middleware(MetricsMiddleware, service=name)
     app.include_router(ops_router(ops_prefix))
     for router in routers:

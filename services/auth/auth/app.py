@@ -12,6 +12,7 @@ from auth.events import DirectoryEventConsumer
 from auth.login.router import router as login_router
 from auth.otp.router import router as otp_router
 from auth.recovery.router import router as recovery_router
+from auth.sessions.hot_path import SessionHotPath
 from auth.sessions.router import router as sessions_router
 from auth.sessions.verified import VerifiedTokens
 from shared.runtime import Runtime
@@ -53,6 +54,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         ],
         runtime=runtime,
         on_start=prepare,
+        hot_paths=[SessionHotPath],
     )
     consumer = DirectoryEventConsumer(runtime)
     runtime.add_background(consumer.start, consumer.stop)

@@ -43,7 +43,7 @@ class SessionCache:
 
     async def read(self, session_id: str, user_id: str) -> CachedState:
         """One round trip: the revocation marker, the session and the user profile."""
-        revoked, session, user = await self._runtime.async_redis().mget(
+        revoked, session, user = await self._runtime.batched_redis().mget(
             [
                 revoked_session_key(self._runtime, session_id),
                 self._session_key(session_id),

@@ -12,9 +12,11 @@ tokens are inserted with SQL. Then, for the hello-world, `GET /auth/session`,
 `POST /auth/login`, `POST /auth/token/refresh`, `POST /auth/otp/request` and
 `GET /users/sync`: requests/s, p50 and p99 through Traefik and direct (direct
 to auth = one wrk per replica at once, rates added, worst percentile kept).
-Also `GET /auth/session` p99 idle, while logins saturate the CPUs, and at
-about 70% of its maximum rate. Prints markdown tables; asserts nothing about
-timing.
+Also `GET /auth/session` p99 at a light steady rate, alone and while logins
+saturate the CPUs, and at about 70% of its maximum rate. Before each
+measurement it waits for the machine to go quiet (the audit consumer and the
+OTP worker work off the previous run's backlog). Prints markdown tables;
+asserts nothing about timing.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from harness import (
     number_or_dash,
     redis_prefix,
     scratch_database,
+    settle,
     start_wrk,
     wrk_result,
 )
@@ -262,27 +265,36 @@ def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]
     ]
     main: list[Row] = []
     for label, service, path, connections, through_args, direct_args in plan:
+        settle()  # the audit consumer and the OTP worker work off the last run's backlog
         through = bench.through(path, connections, through_args)
+        settle()
         main.append((label, through, bench.direct(service, path, connections, direct_args)))
 
-    # The session check as an application sees it while other users sign in.
-    probe = 8
-    idle = bench.through("/auth/session", probe, session_args)
+    # The session check as an application sees it, at a light steady rate (each of
+    # `probe` connections waits `probe_pause_ms` between requests), first alone, then
+    # while other users sign in as fast as the machine lets them.
+    probe, probe_pause_ms = 8, 10
+    probe_args = [*session_args, *bench.lua("probe.lua", PACED_SCRIPT % {"ms": probe_pause_ms})]
+    settle()
+    idle = bench.through("/auth/session", probe, probe_args)
+    settle()
     login_run = start_wrk(gateway + "/auth/login", bench.seconds, logins, bench.threads, login_args)
-    loaded = bench.through("/auth/session", probe, session_args)
+    loaded = bench.through("/auth/session", probe, probe_args)
     logins_meanwhile = wrk_result(login_run)
     # wrk is closed-loop: a connection waits for its answer, then `pause_ms`. A first run
     # shows what one paced connection asks for; the second uses enough of them for ~70%.
     session_max, pause_ms = main[1][1].rate, 20
     paced_args = [*session_args, *bench.lua("paced.lua", PACED_SCRIPT % {"ms": pause_ms})]
     trial_connections = max(1, round(0.7 * session_max * (pause_ms + 2) / 1000))
+    settle()
     trial = bench.through("/auth/session", trial_connections, paced_args)
     per_connection = max(trial.rate / trial_connections, 1.0)
     paced_connections = max(1, round(0.7 * session_max / per_connection))
+    settle()
     paced = bench.through("/auth/session", paced_connections, paced_args)
     side = [
-        (f"idle, {probe} connections", idle, None),
-        (f"while {logins} connections sign in", loaded, logins_meanwhile),
+        (f"idle: {probe} connections, {probe_pause_ms} ms between requests", idle, None),
+        (f"the same while {logins} connections sign in", loaded, logins_meanwhile),
         (
             f"paced: {paced_connections} connections, {pause_ms} ms between requests"
             f" ({paced.rate / session_max:.0%} of max)",

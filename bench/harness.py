@@ -251,6 +251,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_share(seconds: float = 1.0) -> float:
+    """The share of all CPUs' time spent busy over the next `seconds` (from /proc/stat)."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values), idle
+
+    total_before, idle_before = sample()
+    time.sleep(seconds)
+    total_after, idle_after = sample()
+    total = max(total_after - total_before, 1)
+    return 1 - (idle_after - idle_before) / total
+
+
+def settle(threshold: float = 0.15, longest: float = 90.0) -> float:
+    """Wait until the machine is nearly idle (a worker or consumer catching up on a
+    backlog would otherwise load the next measurement); returns the seconds waited."""
+    start = time.monotonic()
+    while machine_busy_share() > threshold and time.monotonic() - start < longest:
+        pass
+    return time.monotonic() - start
+
+
 def _status_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
-from shared.security.passwords import PasswordHashing, normalize_password
+from shared.security.passwords import HASHING_NICENESS, PasswordHashing, normalize_password
 from shared.settings import Settings
 
 
@@ -94,3 +98,34 @@ def test_wrong_password_with_outdated_parameters_gives_no_rehash(hashing: Passwo
     result = stronger.verify(hashing.hash("correct horse battery staple"), "wrong guess!!")
     assert result.ok is False
     assert result.new_hash is None
+
+
+def test_hashing_runs_on_a_bounded_pool_of_low_priority_threads() -> None:
+    """Sign-in bursts queue for hashing instead of taking every core from the event loop."""
+    caller_priority = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    hashing = PasswordHashing(time_cost=2, memory_kib=19456, parallelism=1, threads=2)
+    stored = hashing.hash("correct horse battery staple")
+    seen: list[tuple[int, int]] = []
+    real = hashing._hasher
+
+    class Spy:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def verify(self, hash_: str, password: str) -> bool:
+            thread = threading.get_native_id()
+            seen.append((thread, os.getpriority(os.PRIO_PROCESS, thread)))
+            return real.verify(hash_, password)
+
+    hashing._hasher = Spy()  # type: ignore[assignment]
+    with ThreadPoolExecutor(max_workers=8) as callers:
+        results = list(
+            callers.map(lambda _: hashing.verify(stored, "correct horse battery staple"), range(8))
+        )
+    assert all(r.ok for r in results)
+    assert len(seen) == 8
+    assert len({thread for thread, _ in seen}) <= 2
+    assert {thread for thread, _ in seen}.isdisjoint({threading.get_native_id()})
+    assert all(nice >= HASHING_NICENESS for _, nice in seen)
+    # The caller's own priority is untouched.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller_priority

@@ -1,14 +1,16 @@
-"""Where `GET /auth/session` spends its CPU: py-spy samples one auth worker under wrk load.
+"""Where an auth endpoint spends its CPU: py-spy samples one auth worker under wrk load.
 
-    python bench/profile_session.py [--seconds 15] [--top 25]
+    python bench/profile_auth.py [--endpoint session|login] [--seconds 15] [--top 25]
 
 Serves auth with one uvicorn worker (so every sample is from the process
-under load), drives `/auth/session` with wrk at 32 connections and records
-the worker with `py-spy record --format raw` (collapsed stacks). Prints the
-functions with the most samples on the stack (inclusive) and at the top of it
-(self), as shares of all samples, beside the request rate of the same run.
-Writes the collapsed stacks to `bench/out/session-<date>.txt`, which
-flamegraph tools (and speedscope) read.
+under load), drives `GET /auth/session` (32 connections) or `POST /auth/login`
+(4 connections, rotating over the bench users) with wrk and records the worker
+with `py-spy record --format raw` (collapsed stacks; argon2's C code shows as
+the Python frame that called it). Prints the functions with the most samples
+on the stack (inclusive) and at the top of it (self), as shares of all
+samples, beside the request rate of the same run and the CPU seconds each
+process used. Writes the collapsed stacks to `bench/out/<endpoint>-<date>.txt`,
+which flamegraph tools (and speedscope) read.
 
 Needs wrk and py-spy (`pip install -e '.[bench]'`); py-spy needs ptrace rights
 (root, or `kernel.yama.ptrace_scope=0`).
@@ -27,8 +29,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from bench_auth import PASSWORD, USERS, seed, uvicorn_options, wrk
-from harness import ROOT, redis_prefix, scratch_database, serve_app, service_env
+from bench_auth import LOGIN_SCRIPT, PASSWORD, USERS, lua, seed, uvicorn_options, wrk
+from harness import (
+    ROOT,
+    cpu_seconds,
+    redis_prefix,
+    scratch_database,
+    serve_app,
+    service_env,
+)
 
 PROFILES = ROOT / "bench" / "out"
 
@@ -67,7 +76,17 @@ def report(total: int, rows: list[tuple[str, int]], title: str) -> str:
     return "\n".join(lines)
 
 
-def run(seconds: int, top: int) -> str:
+def server_pids() -> dict[str, int]:
+    """MariaDB's and Redis's processes on this machine, for their CPU seconds."""
+    pids = {}
+    for name in ("mariadbd", "redis-server"):
+        found = subprocess.run(["pgrep", "-o", "-x", name], capture_output=True, text=True)
+        if found.stdout.strip():
+            pids[name] = int(found.stdout.split()[0])
+    return pids
+
+
+def run(endpoint: str, seconds: int, top: int) -> str:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     py_spy = Path(sys.executable).parent / "py-spy"
@@ -87,32 +106,42 @@ def run(seconds: int, top: int) -> str:
                 timeout=30,
             )
             signed_in.raise_for_status()
-            headers = [
-                *("-H", f"X-Auth-Service-Key: {key}"),
-                *("-H", f"Authorization: Bearer {signed_in.json()['access_token']}"),
-            ]
-            url_ = base + "/auth/session"
-            wrk(url_, 2, 32, 2, headers)  # warm: caches filled, connections open
-            raw = Path(tmp) / "session.txt"
+            if endpoint == "session":
+                target, connections = base + "/auth/session", 32
+                args = [
+                    *("-H", f"X-Auth-Service-Key: {key}"),
+                    *("-H", f"Authorization: Bearer {signed_in.json()['access_token']}"),
+                ]
+            else:
+                target, connections = base + "/auth/login", 4
+                values = {"key": key, "users": USERS, "password": PASSWORD}
+                args = ["-s", lua(LOGIN_SCRIPT % values, Path(tmp), "login.lua")]
+            wrk(target, 2, connections, 2, args)  # warm: caches filled, connections open
+            raw = Path(tmp) / "stacks.txt"
+            pids = {"auth worker": process.pid, **server_pids()}
+            cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             recorder = subprocess.Popen(
                 [
-                    *(str(py_spy), "record", "--pid", str(process.pid), "--rate", "250"),
+                    *(str(py_spy), "record", "--pid", str(process.pid), "--rate", "250", "--gil"),
                     *("--duration", str(seconds), "--format", "raw", "--output", str(raw)),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            result = wrk(url_, seconds, 32, 2, headers)
+            result = wrk(target, seconds, connections, 2, args)
+            cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
             recorder.wait(timeout=seconds + 30)
         collapsed = raw.read_text()
     PROFILES.mkdir(exist_ok=True)
-    saved = PROFILES / f"session-{datetime.now(UTC):%Y%m%dT%H%M}.txt"
+    saved = PROFILES / f"{endpoint}-{datetime.now(UTC):%Y%m%dT%H%M}.txt"
     saved.write_text(collapsed)
     total, inclusive, own = summarise(collapsed, top)
+    used = ", ".join(f"{name} {value:.1f} s" for name, value in cpu.items())
     return "\n\n".join(
         [
-            f"GET /auth/session, 1 uvicorn worker, wrk 32 connections for {seconds} s:"
-            f" {result.rate:,.0f} req/s, p50 {result.p50_ms} ms, p99 {result.p99_ms} ms;"
+            f"{endpoint}: 1 uvicorn worker, wrk {connections} connections for {seconds} s"
+            f" (py-spy attached, which slows it): {result.rate:,.0f} req/s,"
+            f" p50 {result.p50_ms} ms, p99 {result.p99_ms} ms; CPU used: {used};"
             f" {total:,} samples, stacks in {saved.relative_to(ROOT)}",
             report(total, inclusive, "on the stack (inclusive)"),
             report(total, own, "at the top of the stack (self)"),
@@ -122,10 +151,11 @@ def run(seconds: int, top: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--endpoint", choices=["session", "login"], default="session")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
-    print(run(args.seconds, args.top))
+    print(run(args.endpoint, args.seconds, args.top))
 
 
 if __name__ == "__main__":

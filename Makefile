@@ -71,6 +71,14 @@ bench-auth: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/bench_auth.py
 
+## make profile: py-spy profile of one auth worker under wrk (ENDPOINT=session or login)
+ENDPOINT ?= session
+.PHONY: profile
+profile: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	$(BIN)/python bench/profile_auth.py --endpoint $(ENDPOINT)
+
 ## make soak: 5 minutes of mixed traffic through Traefik on the whole stack (SOAK_MINUTES);
 ## fails on any 5xx or a missing audit event, reports memory per process
 SOAK_MINUTES ?= 5

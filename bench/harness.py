@@ -226,7 +226,8 @@ def serve_app(
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning", *options]
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+    # The server's stdout (a setup token, say) goes to stderr, out of the printed figures.
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT, stdout=sys.stderr)
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -98,9 +98,12 @@ OTP_WORKER_ARGV = (
     "--without-mingle", "--without-gossip",
 )  # fmt: skip
 
+# Two audit consumers, as in docker-compose.yml: one stores ~0.45x of a raw batched
+# INSERT, two ~0.8x (bench/RESULTS.md).
 WORKERS = (
     Process("otp-worker", OTP_WORKER_ARGV),
-    Process("audit-consumer", (sys.executable, "-m", "audit.consumer")),
+    Process("audit-consumer-1", (sys.executable, "-m", "audit.consumer")),
+    Process("audit-consumer-2", (sys.executable, "-m", "audit.consumer")),
 )
 
 

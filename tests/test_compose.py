@@ -67,6 +67,10 @@ def test_one_dockerfile_per_service_and_the_workers_reuse_their_services_image()
     assert len(web) == len(ROUTED) == 5
 
 
+def test_two_audit_consumers_share_the_stream_by_default():
+    assert SERVICES_BY_NAME["audit-consumer"]["deploy"]["replicas"] == 2
+
+
 def test_nothing_blocks_scaling_and_no_host_port_is_published():
     for name, spec in SERVICES_BY_NAME.items():
         assert "container_name" not in spec, name

@@ -93,9 +93,9 @@ class BatchedRedis:
                 except Exception as exc:  # Redis down: every request of the batch gets the error
                     _settle(batch, error=exc)
                     continue
-                for (_, future), reply in zip(batch, replies, strict=True):
+                for (args, future), reply in zip(batch, replies, strict=True):
                     if isinstance(reply, Exception):
-                        _settle([(_, future)], error=reply)
+                        _settle([(args, future)], error=reply)
                     elif not future.done():  # done: its request went away meanwhile
                         future.set_result(reply)
         except BaseException:

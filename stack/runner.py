@@ -1,7 +1,11 @@
 """Starting, watching and stopping the local stack's processes.
 
-Each process runs in its own session (its own process group, so a Celery
-worker's children go with it), logs to `<run dir>/logs/<name>.log`, and has
+Each process runs in its own process group (so a Celery worker's children go
+with it) but in the runner's session: Linux gives every session its own
+scheduling group with an equal share of the CPUs, and then the auth
+replicas' idle-priority hashing threads would compete with the session-check
+replica as equals (shared/security/passwords.py). Each process logs to
+`<run dir>/logs/<name>.log`, and has
 `<run dir>/pids/<name>.pid` recording its pid and start time. Stopping
 signals only process groups whose leader is still that very process (same
 pid, same start time), so a stale pid file never hits an unrelated process.
@@ -96,7 +100,7 @@ class Stack:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                process_group=0,  # not a session of its own: see the module docstring
             )
         self._children[child.pid] = child
         record = {"pid": child.pid, "started": _start_time(child.pid), "argv": process.argv}

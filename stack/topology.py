@@ -14,6 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
+class DedicatedRoute:
+    """Requests matching `rule` go to replicas of their own (`<service>-<suffix>`), which run
+    the same app but take no other traffic, so a burst of other requests on the service
+    cannot slow them. While none of those replicas is healthy, the service's own take over."""
+
+    suffix: str
+    rule: str
+
+
+@dataclass(frozen=True)
 class WebService:
     name: str
     app: str  # the ASGI entry point uvicorn serves
@@ -23,6 +33,7 @@ class WebService:
     catch_all: bool = False
     # A service the others do not need: if it fails to start, the stack runs without it.
     optional: bool = False
+    dedicated: DedicatedRoute | None = None
 
     @property
     def ready_path(self) -> str:
@@ -34,8 +45,13 @@ class WebService:
         return (ROOT / self.source_dir / package / "main.py").is_file()
 
 
+# Every application calls the session check on each of its own requests, while a sign-in
+# costs ~30 ms of CPU (argon2id): sharing processes, a burst of sign-ins made the check's
+# p99 ~10x its idle value (bench/README.md, "The session check under sign-ins").
+SESSION_CHECK = DedicatedRoute("session", "Path(`/auth/session`) && Method(`GET`)")
+
 SERVICES = (
-    WebService("auth", "auth.main:app", ("/auth",), "services/auth"),
+    WebService("auth", "auth.main:app", ("/auth",), "services/auth", dedicated=SESSION_CHECK),
     WebService("directory", "directory.main:app", ("/directory", "/users"), "services/directory"),
     WebService("otp-delivery", "otp_delivery.main:app", ("/otp",), "services/otp-delivery"),
     WebService("audit", "audit.main:app", ("/audit",), "services/audit"),
@@ -68,6 +84,8 @@ class Backend:
     servers: tuple[str, ...]
     health_path: str
     processes: tuple[str, ...]  # the replicas behind it
+    # Another backend that takes the requests while none of these servers is healthy.
+    fallback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,26 +133,25 @@ class Plan:
     skipped: tuple[str, ...]  # services whose package is not there yet
 
 
-def make_plan(host: str, first_port: int, auth_replicas: int = 2) -> Plan:
-    """Auth runs `auth_replicas` times (to show load balancing and fail-over), the others once.
-    Ports are handed out in order from `first_port`: auth-1, auth-2, directory, ..."""
+def make_plan(
+    host: str, first_port: int, auth_replicas: int = 2, session_replicas: int = 1
+) -> Plan:
+    """Auth runs `auth_replicas` times (to show load balancing and fail-over), its session
+    check `session_replicas` times, the others once. Ports are handed out in order from
+    `first_port`: auth-1, auth-2, auth-session, directory, ..."""
     processes: list[Process] = []
     backends: list[Backend] = []
     routes: list[Route] = []
     skipped: list[str] = []
     port = first_port
-    for service in SERVICES:
-        if not service.is_present():
-            skipped.append(service.name)
-            continue
-        replicas = auth_replicas if service.name == "auth" else 1
-        servers: list[str] = []
-        names: list[str] = []
-        for index in range(1, replicas + 1):
-            name = f"{service.name}-{index}" if replicas > 1 else service.name
+
+    def replicas_of(service: WebService, name: str, count: int) -> tuple[list[str], list[str]]:
+        nonlocal port
+        names = [f"{name}-{n}" if count > 1 else name for n in range(1, count + 1)]
+        for replica in names:
             processes.append(
                 Process(
-                    name,
+                    replica,
                     uvicorn_argv(service.app, host, port),
                     port=port,
                     ready_path=service.ready_path,
@@ -142,13 +159,28 @@ def make_plan(host: str, first_port: int, auth_replicas: int = 2) -> Plan:
                     optional=service.optional,
                 )
             )
-            names.append(name)
-            servers.append(f"http://{host}:{port}")
             port += 1
+        servers = [f"http://{host}:{p.port}" for p in processes[-count:]]
+        return names, servers
+
+    for service in SERVICES:
+        if not service.is_present():
+            skipped.append(service.name)
+            continue
         backend = f"identity-{service.name}"
+        count = auth_replicas if service.name == "auth" else 1
+        names, servers = replicas_of(service, service.name, count)
         backends.append(Backend(backend, tuple(servers), service.ready_path, tuple(names)))
         rule = " || ".join(f"PathPrefix(`{prefix}`)" for prefix in service.prefixes)
         routes.append(Route(backend, rule, backend))
+        if service.dedicated is not None:
+            name = f"{service.name}-{service.dedicated.suffix}"
+            names, servers = replicas_of(service, name, session_replicas)
+            dedicated = Backend(
+                f"identity-{name}", tuple(servers), service.ready_path, tuple(names), backend
+            )
+            backends.append(dedicated)
+            routes.append(Route(dedicated.name, service.dedicated.rule, dedicated.name))
         if service.catch_all:
             routes.append(Route(f"{backend}-root", "PathPrefix(`/`)", backend, priority=1))
     return Plan(tuple(processes) + WORKERS, tuple(backends), tuple(routes), tuple(skipped))

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from shared.settings import Settings
-from stack.topology import SERVICES
+from stack.topology import SERVICES, WebService
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
@@ -20,7 +20,7 @@ SERVICES_BY_NAME: dict[str, dict[str, Any]] = COMPOSE["services"]
 BUILT = {name: s for name, s in SERVICES_BY_NAME.items() if "build" in s}
 ROUTED = {n: s for n, s in SERVICES_BY_NAME.items() if s.get("labels", {}).get("traefik.enable")}
 EXPECTED = {
-    "migrate", "auth", "directory", "otp-delivery", "otp-worker", "audit", "audit-consumer",
+    "migrate", "auth", "auth-session", "directory", "otp-delivery", "otp-worker", "audit", "audit-consumer",
     "console", "mysql", "redis",
 }  # fmt: skip
 
@@ -63,12 +63,18 @@ def test_one_dockerfile_per_service_and_the_workers_reuse_their_services_image()
     dockerfiles = {name: spec["build"]["dockerfile"] for name, spec in BUILT.items()}
     assert dockerfiles["otp-worker"] == dockerfiles["otp-delivery"]
     assert dockerfiles["audit-consumer"] == dockerfiles["audit"]
+    assert dockerfiles["auth-session"] == dockerfiles["auth"]
+    assert SERVICES_BY_NAME["auth-session"].get("command") is None  # the very same server
     web = {dockerfiles[name] for name in ROUTED}
-    assert len(web) == len(ROUTED) == 5
+    assert len(web) == len(ROUTED) - 1 == 5
 
 
 def test_two_audit_consumers_share_the_stream_by_default():
     assert SERVICES_BY_NAME["audit-consumer"]["deploy"]["replicas"] == 2
+
+
+def test_two_session_check_replicas_by_default():
+    assert SERVICES_BY_NAME["auth-session"]["deploy"]["replicas"] == 2
 
 
 def test_nothing_blocks_scaling_and_no_host_port_is_published():
@@ -127,6 +133,18 @@ def test_compose_routes_the_same_prefixes_as_the_local_stack():
         assert set(re.findall(r"PathPrefix\(`([^`]+)`\)", rule)) == set(service.prefixes)
         health = _labels("services")[(service.name, f"identity-{service.name}")]
         assert health["loadbalancer.healthcheck.path"] == service.ready_path
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if s.dedicated], ids=lambda s: s.name)
+def test_compose_gives_the_same_requests_replicas_of_their_own_as_the_local_stack(
+    service: WebService,
+):
+    assert service.dedicated is not None
+    name = f"{service.name}-{service.dedicated.suffix}"
+    rule = _labels("routers")[(name, f"identity-{name}")]["rule"]
+    assert rule == f"Host(`${{PUBLIC_HOSTNAME:-auth.localhost}}`) && {service.dedicated.rule}"
+    health = _labels("services")[(name, f"identity-{name}")]
+    assert health["loadbalancer.healthcheck.path"] == service.ready_path
 
 
 def _documented() -> set[str]:

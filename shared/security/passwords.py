@@ -2,10 +2,21 @@
 
 Hashing runs on a small pool of low-priority threads, one per CPU. A burst of
 sign-ins then queues there instead of taking every core from the event loop
-that answers `/auth/session` (the kernel lets the loop's thread run first),
-and at most that many argon2 buffers (19 MiB each by default) exist per
-process: with one per request thread, glibc kept one per thread's arena and
-the auth service grew by hundreds of MiB under sign-in load.
+that answers `/auth/session`, and at most that many argon2 buffers (19 MiB
+each by default) exist per process: with one per request thread, glibc kept
+one per thread's arena and the auth service grew by hundreds of MiB under
+sign-in load.
+
+The threads are SCHED_IDLE on Linux (else at least nice 19): any
+other thread that wakes up, in this process or in another of the same
+scheduling group, takes the CPU from them at once. At nice 19 a hashing
+thread could still finish its time slice (about 1.5 ms) first, and a session
+check waits for several wake-ups (Traefik, the service, Redis), so that
+added up (bench/README.md, "The session check under sign-ins"). Linux gives
+each session (`setsid`) or cgroup a scheduling group of its own, with an
+equal share whatever its threads' priorities, so this works between the
+processes of one group: the stack runner starts its processes in its own
+session (not one each) for that reason.
 """
 
 from __future__ import annotations
@@ -77,8 +88,11 @@ class PasswordHashing:
 
 
 def _lower_priority() -> None:
-    """Lower this thread's scheduling priority (Linux keeps a nice value per thread)."""
+    """Lower this thread's scheduling priority (Linux keeps the policy and the nice value per
+    thread; `0` names the calling thread)."""
     thread = threading.get_native_id()
     with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed
         current = os.getpriority(os.PRIO_PROCESS, thread)
         os.setpriority(os.PRIO_PROCESS, thread, max(current, HASHING_NICENESS))
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))

@@ -39,6 +39,27 @@ def test_rendered_traefik_config_trusts_no_forwarded_header_and_logs_access(tmp_
     )
 
 
+def test_the_session_check_goes_to_replicas_of_its_own_with_the_others_behind(tmp_path: Path):
+    plan = make_plan("127.0.0.1", 9101, auth_replicas=2, session_replicas=2)
+    static = yaml.safe_load(write_config(plan, tmp_path, "127.0.0.1:9100").read_text())
+    dynamic = yaml.safe_load(Path(static["providers"]["file"]["filename"]).read_text())["http"]
+    router = dynamic["routers"]["identity-auth-session"]
+    assert router["rule"] == "Path(`/auth/session`) && Method(`GET`)"
+    # Longer than `PathPrefix(`/auth`)`: Traefik's default priority (the rule's length) wins.
+    assert len(router["rule"]) > len(dynamic["routers"]["identity-auth"]["rule"])
+    failover = dynamic["services"][router["service"]]["failover"]
+    assert failover["fallback"] == "identity-auth"
+    assert failover["errors"]["status"] == ["502"]
+    replicas = dynamic["services"][failover["service"]]["loadBalancer"]
+    assert [s["url"] for s in replicas["servers"]] == [
+        "http://127.0.0.1:9103",
+        "http://127.0.0.1:9104",
+    ]
+    assert replicas["healthCheck"]["path"] == "/auth/readyz"
+    names = [p.name for p in plan.processes if p.port]
+    assert names[:5] == ["auth-1", "auth-2", "auth-session-1", "auth-session-2", "directory"]
+
+
 def test_edge_proxies_are_the_only_forwarded_header_sources_traefik_trusts(tmp_path: Path):
     plan = make_plan("127.0.0.1", 9101)
     path = write_config(plan, tmp_path, "127.0.0.1:9100", ["10.0.0.5/32"])

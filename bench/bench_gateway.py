@@ -35,12 +35,14 @@ from typing import Any
 import httpx
 from bench_auth import LOGIN_SCRIPT, PASSWORD, REFRESH_SCRIPT, seed_refresh_tokens
 from harness import (
+    PACED_SCRIPT,
     REDIS_URL,
     WrkFigures,
     combined,
     free_port_run,
     markdown_table,
     number_or_dash,
+    paced_run,
     redis_prefix,
     scratch_database,
     settle,
@@ -76,9 +78,6 @@ function request()
     ["X-Auth-Service-Key"] = "%(key)s"}, body)
 end
 """
-
-# Each connection waits this long between its requests: a steady rate below the maximum.
-PACED_SCRIPT = "function delay() return %(ms)d end\n"
 
 
 class BenchStack(Stack):
@@ -119,7 +118,9 @@ class BenchStack(Stack):
         return [f"http://{host}:{p.port}" for p in self.plan.processes if p.name in names]
 
 
-def stack_config(run_dir: Path, database_url: str, prefix: str, replicas: int) -> StackConfig:
+def stack_config(
+    run_dir: Path, database_url: str, prefix: str, replicas: int, session_replicas: int
+) -> StackConfig:
     first = free_port_run(12)
     env = {
         "IDENTITY_ENV": "production",
@@ -139,6 +140,7 @@ def stack_config(run_dir: Path, database_url: str, prefix: str, replicas: int) -
         gateway_port=first,
         first_service_port=first + 1,
         auth_replicas=replicas,
+        session_replicas=session_replicas,
         env=env,
     )
 
@@ -219,7 +221,9 @@ def refresh_args(bench: Bench, key: str, files: list[Path], threads: list[int]) 
     ]
 
 
-def run(seconds: float, users: int, replicas: int) -> tuple[list[Row], list[SideRow]]:
+def run(
+    seconds: float, users: int, replicas: int, session_replicas: int
+) -> tuple[list[Row], list[SideRow]]:
     with (
         tempfile.TemporaryDirectory() as tmp,
         scratch_database("gateway") as (db, url),
@@ -227,7 +231,8 @@ def run(seconds: float, users: int, replicas: int) -> tuple[list[Row], list[Side
     ):
         scratch = Path(tmp)
         (scratch / "hello_app.py").write_text(HELLO_APP)
-        stack = BenchStack(stack_config(scratch / "run", url, prefix, replicas), scratch)
+        config = stack_config(scratch / "run", url, prefix, replicas, session_replicas)
+        stack = BenchStack(config, scratch)
         stack.up(migrate=False)  # scratch_database migrated it
         try:
             bench = Bench(stack, scratch, seconds)
@@ -260,10 +265,12 @@ def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]
     direct_threads = max(1, bench.threads // replicas)
     refresh = refresh_args(bench, key, files, [bench.threads] + [direct_threads] * replicas)
     logins = 4 * (os.cpu_count() or 1)
+    backends = {b.name for b in bench.stack.plan.backends}
+    session_backend = "auth-session" if "identity-auth-session" in backends else "auth"
 
     plan: list[tuple[str, str, str, int, list[str], list[list[str]]]] = [
         ("FastAPI hello-world (baseline)", "hello", "/hello", 64, [], [[]]),
-        ("GET /auth/session", "auth-session", "/auth/session", 64, session_args, [session_args]),
+        ("GET /auth/session", session_backend, "/auth/session", 64, session_args, [session_args]),
         ("POST /auth/login", "auth", "/auth/login", logins, login_args, [login_args]),
         ("POST /auth/token/refresh", "auth", "/auth/token/refresh", 16, refresh[0], refresh[1:]),
         ("POST /auth/otp/request", "auth", "/auth/otp/request", 16, otp_args, [otp_args]),
@@ -287,17 +294,14 @@ def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]
     login_run = start_wrk(gateway + "/auth/login", bench.seconds, logins, bench.threads, login_args)
     loaded = bench.through("/auth/session", probe, probe_args)
     logins_meanwhile = wrk_result(login_run)
-    # wrk is closed-loop: a connection waits for its answer, then `pause_ms`. A first run
-    # shows what one paced connection asks for; the second uses enough of them for ~70%.
     session_max, pause_ms = main[1][1].rate, 20
     paced_args = [*session_args, *bench.lua("paced.lua", PACED_SCRIPT % {"ms": pause_ms})]
-    trial_connections = max(1, round(0.7 * session_max * (pause_ms + 2) / 1000))
-    settle()
-    trial = bench.through("/auth/session", trial_connections, paced_args)
-    per_connection = max(trial.rate / trial_connections, 1.0)
-    paced_connections = max(1, round(0.7 * session_max / per_connection))
-    settle()
-    paced = bench.through("/auth/session", paced_connections, paced_args)
+
+    def paced_session(connections: int) -> WrkFigures:
+        settle()
+        return bench.through("/auth/session", connections, paced_args)
+
+    paced, paced_connections = paced_run(paced_session, session_max, pause_ms)
     side = [
         (f"idle: {probe} connections, {probe_pause_ms} ms between requests", idle, None),
         (f"the same while {logins} connections sign in", loaded, logins_meanwhile),
@@ -317,7 +321,7 @@ def cells(f: WrkFigures | None) -> list[str]:
     return [f"{f.rate:,.0f}", number_or_dash(f.p50_ms, ".2f"), number_or_dash(f.p99_ms, ".2f")]
 
 
-def tables(main: list[Row], side: list[SideRow], replicas: int) -> str:
+def tables(main: list[Row], side: list[SideRow], replicas: int, session_replicas: int) -> str:
     hello_direct = main[0][2]
     rows = []
     for label, through, direct in main:
@@ -353,9 +357,9 @@ def tables(main: list[Row], side: list[SideRow], replicas: int) -> str:
     side_columns += ["p99 vs idle", "logins/s meanwhile"]
     return (
         f"{os.cpu_count()} CPUs shared by wrk, Traefik, every uvicorn (one process each; auth x"
-        f"{replicas} plus one for the session check alone), the workers, MariaDB and Redis."
-        " Direct to auth = to each of its replicas at once; the session check's direct"
-        " figure is its own replica's\n\n"
+        f"{replicas}, plus x{session_replicas} for the session check alone), the workers,"
+        " MariaDB and Redis. Direct to auth = to each of its replicas at once; the session"
+        " check's direct figure is its own replicas' (auth's if none)\n\n"
         + markdown_table(columns, rows)
         + "\n\n"
         + markdown_table(side_columns, side_rows)
@@ -367,11 +371,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8, help="length of each wrk run")
     parser.add_argument("--users", type=int, default=64, help="users to rotate logins over")
     parser.add_argument("--auth-replicas", type=int, default=2)
+    parser.add_argument(
+        "--session-replicas", type=int, default=1, help="0: the session check on auth's own"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-    main_rows, side_rows = run(args.seconds, args.users, args.auth_replicas)
-    print(tables(main_rows, side_rows, args.auth_replicas))
+    main_rows, side_rows = run(args.seconds, args.users, args.auth_replicas, args.session_replicas)
+    print(tables(main_rows, side_rows, args.auth_replicas, args.session_replicas))
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -274,6 +274,31 @@ def settle(threshold: float = 0.15, longest: float = 90.0) -> float:
     while machine_busy_share() > threshold and time.monotonic() - start < longest:
         pass
     return time.monotonic() - start
+
+
+class HasRate(Protocol):
+    rate: float
+
+
+R = TypeVar("R", bound=HasRate)
+
+# Each wrk connection waits this long after every answer: a steady rate below the maximum.
+PACED_SCRIPT = "function delay() return %(ms)d end\n"
+
+
+def paced_run(
+    measure: Callable[[int], R], max_rate: float, pause_ms: int, share: float = 0.7
+) -> tuple[R, int]:
+    """`measure(connections)` at about `share` of `max_rate`, and the connections it took.
+
+    wrk is closed-loop: a connection waits for its answer, then `pause_ms` (PACED_SCRIPT).
+    A trial run shows what one paced connection asks for; the second uses enough of them.
+    """
+    trial_connections = max(1, round(share * max_rate * (pause_ms + 2) / 1000))
+    trial = measure(trial_connections)
+    per_connection = max(trial.rate / trial_connections, 1.0)
+    connections = max(1, round(share * max_rate / per_connection))
+    return measure(connections), connections
 
 
 def _status_kib(pid: int, field: str) -> int:

@@ -182,7 +182,7 @@ async def sample_rss(stack: Stack, samples: dict[str, list[float]], stop: asynci
 
 
 def stack_config(database_url: str, prefix: str, run_dir: Path) -> StackConfig:
-    first = free_port_run(8)
+    first = free_port_run(10)
     env = {
         "IDENTITY_ENV": "production",
         "IDENTITY_DATABASE_URL": database_url,

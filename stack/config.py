@@ -24,6 +24,7 @@ class StackConfig:
     gateway_port: int = 8080
     first_service_port: int = 8101
     auth_replicas: int = 2
+    session_replicas: int = 1  # replicas for `GET /auth/session` alone (stack/topology.py)
     # Proxies in front of Traefik whose X-Forwarded-For it keeps; none locally.
     edge_trusted_ips: tuple[str, ...] = ()
     # IDENTITY_* settings for every process (the trusted proxies are always set by the stack).
@@ -46,6 +47,8 @@ class StackConfig:
         # The console reaches the other services' admin APIs through Traefik.
         env.setdefault("IDENTITY_CONSOLE_API_BASE_URL", self.gateway_url)
         env["PYTHONUNBUFFERED"] = "1"
+        # As in the images: two malloc arenas, not one per thread (bench/README.md, soak).
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         if pythonpath:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [pythonpath, env.get("PYTHONPATH")]))
         return env

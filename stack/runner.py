@@ -37,7 +37,9 @@ class StackError(RuntimeError):
 class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
-        self.plan = make_plan(config.host, config.first_service_port, config.auth_replicas)
+        self.plan = make_plan(
+            config.host, config.first_service_port, config.auth_replicas, config.session_replicas
+        )
         self.log_dir = config.run_dir / "logs"
         self.pid_dir = config.run_dir / "pids"
         self._children: dict[int, subprocess.Popen[bytes]] = {}

@@ -137,8 +137,8 @@ def make_plan(
     host: str, first_port: int, auth_replicas: int = 2, session_replicas: int = 1
 ) -> Plan:
     """Auth runs `auth_replicas` times (to show load balancing and fail-over), its session
-    check `session_replicas` times, the others once. Ports are handed out in order from
-    `first_port`: auth-1, auth-2, auth-session, directory, ..."""
+    check `session_replicas` times (0: on the auth replicas), the others once. Ports are
+    handed out in order from `first_port`: auth-1, auth-2, auth-session, directory, ..."""
     processes: list[Process] = []
     backends: list[Backend] = []
     routes: list[Route] = []
@@ -173,7 +173,7 @@ def make_plan(
         backends.append(Backend(backend, tuple(servers), service.ready_path, tuple(names)))
         rule = " || ".join(f"PathPrefix(`{prefix}`)" for prefix in service.prefixes)
         routes.append(Route(backend, rule, backend))
-        if service.dedicated is not None:
+        if service.dedicated is not None and session_replicas > 0:
             name = f"{service.name}-{service.dedicated.suffix}"
             names, servers = replicas_of(service, name, session_replicas)
             dedicated = Backend(

@@ -52,6 +52,7 @@ def test_build_context_and_dockerfile_exist_and_make_a_small_non_root_image(name
     assert re.search(r"^USER (?!root)\S+", text, re.M), "runs as a non-root user"
     assert "HEALTHCHECK" in text
     assert "--no-proxy-headers" in text  # X-Forwarded-For is judged by the service
+    assert re.search(r"^ENV .*\bMALLOC_ARENA_MAX=2\b", text, re.M), "bounded malloc arenas"
 
 
 def test_the_build_context_leaves_out_the_venv_and_local_state():

@@ -47,7 +47,7 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture(scope="package")
 def stack(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    first_port = free_port_run(8)
+    first_port = free_port_run(10)
     config = StackConfig(
         run_dir=tmp_path_factory.mktemp("stack"),
         gateway_port=first_port,

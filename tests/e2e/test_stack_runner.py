@@ -72,6 +72,15 @@ def test_services_trust_forwarded_headers_from_traefiks_address_only(tmp_path: P
     assert config.process_env()["IDENTITY_TRUSTED_PROXIES"] == "127.0.0.1/32"
 
 
+def test_processes_get_two_malloc_arenas_unless_the_operator_says_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert StackConfig(run_dir=tmp_path).process_env()["MALLOC_ARENA_MAX"] == "2"
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert StackConfig(run_dir=tmp_path).process_env()["MALLOC_ARENA_MAX"] == "4"
+
+
 def test_make_stack_keeps_one_local_secret_key_unless_given_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

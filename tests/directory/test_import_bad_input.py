@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 
 import pytest
 
+from directory.imports.reader import CsvUpload
+from shared.errors import PayloadTooLarge
 from shared.runtime import Runtime
 from shared.settings import Settings
 from shared.tokens import CONSOLE_AUDIENCE
@@ -195,3 +198,20 @@ def test_control_characters_in_names_and_employee_ids(admin, runtime):
     assert [(e["row"], e["column"]) for e in error["errors"]] == [(4, "name"), (4, "emp_id")]
     assert "control characters" in error["errors"][0]["message"]
     assert counts(runtime) == before
+
+
+def test_a_file_over_the_row_limit_is_refused_before_any_row_is_checked():
+    """A quick first pass counts the rows, so a huge file costs no row checks at all."""
+    with pytest.raises(PayloadTooLarge, match="more than 5 user rows"):
+        CsvUpload(
+            io.BytesIO(csv_bytes(good_rows(6))), max_bytes=10**6, max_rows=5, allow_admin=False
+        )
+    blank_row = [["", "", "", "", ""]]
+    fits = CsvUpload(
+        io.BytesIO(csv_bytes(good_rows(2) + blank_row + good_rows(3))),
+        max_bytes=10**6,
+        max_rows=5,
+        allow_admin=False,
+    )
+    assert [row for row, _ in fits.rows()] == [2, 3, 5, 6, 7]  # the blank row 4 is no user
+    assert fits.header.positions["email"] == 1

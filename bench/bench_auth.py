@@ -306,8 +306,8 @@ def run(seconds: int, workers: int) -> list[Result]:
                 pause_ms,
             )
             paced.label = (
-                f"GET /auth/session paced: {connections} connections, {pause_ms} ms between"
-                f" requests ({paced.rate / session.rate:.0%} of its max)"
+                f"GET /auth/session paced: {connections} connections, {pause_ms} ms apart on"
+                f" average ({paced.rate / session.rate:.0%} of its max)"
             )
 
             values = {"key": key, "users": USERS, "password": PASSWORD}

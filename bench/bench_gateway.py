@@ -284,7 +284,7 @@ def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]
         main.append((label, through, bench.direct(service, path, connections, direct_args)))
 
     # The session check as an application sees it, at a light steady rate (each of
-    # `probe` connections waits `probe_pause_ms` between requests), first alone, then
+    # `probe` connections waits on average `probe_pause_ms` between requests), first alone, then
     # while other users sign in as fast as the machine lets them.
     probe, probe_pause_ms = 8, 10
     probe_args = [*session_args, *bench.lua("probe.lua", PACED_SCRIPT % {"ms": probe_pause_ms})]
@@ -303,10 +303,10 @@ def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]
 
     paced, paced_connections = paced_run(paced_session, session_max, pause_ms)
     side = [
-        (f"idle: {probe} connections, {probe_pause_ms} ms between requests", idle, None),
+        (f"idle: {probe} connections, {probe_pause_ms} ms apart on average", idle, None),
         (f"the same while {logins} connections sign in", loaded, logins_meanwhile),
         (
-            f"paced: {paced_connections} connections, {pause_ms} ms between requests"
+            f"paced: {paced_connections} connections, {pause_ms} ms apart on average"
             f" ({paced.rate / session_max:.0%} of max)",
             paced,
             None,

@@ -282,8 +282,18 @@ class HasRate(Protocol):
 
 R = TypeVar("R", bound=HasRate)
 
-# Each wrk connection waits this long after every answer: a steady rate below the maximum.
-PACED_SCRIPT = "function delay() return %(ms)d end\n"
+# Each wrk connection waits a random time after every answer, exponentially distributed
+# around %(ms)d ms: arrivals as from many independent users, a steady rate below the
+# maximum. (A fixed wait lines the connections up into bursts that queue behind each other.)
+# Each thread's Lua state seeds its own generator from its own table address.
+PACED_SCRIPT = """
+function init(args)
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%%x+)"), 16) %% 1000003)
+end
+function delay()
+  return math.floor(-math.log(1 - math.random()) * %(ms)d)
+end
+"""
 
 
 def paced_run(

@@ -1,11 +1,12 @@
 """A bounded soak: mixed traffic through Traefik for a few minutes, then three checks.
 
 `python bench/soak.py [--minutes 5]` starts the real topology with the stack
-runner (Traefik, auth x2, directory, OTP delivery, audit, console, the Celery
-worker, the audit consumer) on a scratch database and Redis prefix, does the
-seed's initial setup through the admin APIs, then runs session checks,
-password logins, OTP request + verify (the code read from an HTTP SMS sink),
-`/users/sync` pages and admin user edits at a fixed concurrency. Afterwards:
+runner (Traefik, auth x2 and its session-check replica, directory, OTP
+delivery, audit, console, the Celery worker, the audit consumers) on a
+scratch database and Redis prefix, does the seed's initial setup through the
+admin APIs, then runs session checks, password logins, OTP request + verify
+(the code read from an HTTP SMS sink), `/users/sync` pages and admin user
+edits at a fixed concurrency. Afterwards:
 no 5xx, every process's RSS flat after warm-up, and every audit event stored.
 Exits 1 on a 5xx or a missing audit event; memory and timings are reported.
 """

@@ -5,8 +5,8 @@ with it) but in the runner's session: Linux gives every session its own
 scheduling group with an equal share of the CPUs, and then the auth
 replicas' idle-priority hashing threads would compete with the session-check
 replica as equals (shared/security/passwords.py). Each process logs to
-`<run dir>/logs/<name>.log`, and has
-`<run dir>/pids/<name>.pid` recording its pid and start time. Stopping
+`<run dir>/logs/<name>.log`, and has `<run dir>/pids/<name>.pid` recording
+its pid and start time. Stopping
 signals only process groups whose leader is still that very process (same
 pid, same start time), so a stale pid file never hits an unrelated process.
 """

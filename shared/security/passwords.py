@@ -10,7 +10,7 @@ sign-in load.
 The threads are SCHED_IDLE on Linux (else at least nice 19): any
 other thread that wakes up, in this process or in another of the same
 scheduling group, takes the CPU from them at once. At nice 19 a hashing
-thread could still finish its time slice (about 1.5 ms) first, and a session
+thread could run on for the rest of its time slice first, and a session
 check waits for several wake-ups (Traefik, the service, Redis), so that
 added up (bench/README.md, "The session check under sign-ins"). Linux gives
 each session (`setsid`) or cgroup a scheduling group of its own, with an

@@ -187,6 +187,19 @@ def seed_refresh_tokens(db: str, app_id: str, user_id: str, count: int) -> list[
     return plaintexts
 
 
+def session_headers(base: str, key: str) -> list[str]:
+    """wrk arguments for `GET /auth/session`: the key and a token of the first bench user."""
+    signed_in = httpx.post(
+        base + "/auth/login",
+        json={"login": "bench0@example.com", "password": PASSWORD},
+        headers={"X-Auth-Service-Key": key},
+        timeout=30,
+    )
+    signed_in.raise_for_status()
+    access = signed_in.json()["access_token"]
+    return ["-H", f"X-Auth-Service-Key: {key}", "-H", f"Authorization: Bearer {access}"]
+
+
 def uvicorn_options(app_dir: Path, workers: int) -> list[str]:
     return [
         "--app-dir",
@@ -274,20 +287,7 @@ def run(seconds: int, workers: int) -> list[Result]:
             serve_app("hello_app:app", {}, "/hello", hello_options) as (hello_base, _),
             serve_app("auth.main:app", env, "/auth/healthz", auth_options) as (base, _),
         ):
-            signed_in = httpx.post(
-                base + "/auth/login",
-                json={"login": "bench0@example.com", "password": PASSWORD},
-                headers={"X-Auth-Service-Key": key},
-                timeout=30,
-            )
-            signed_in.raise_for_status()
-            access = signed_in.json()["access_token"]
-            session_args = [
-                "-H",
-                f"X-Auth-Service-Key: {key}",
-                "-H",
-                f"Authorization: Bearer {access}",
-            ]
+            session_args = session_headers(base, key)
 
             before = wrk(hello_base + "/hello", seconds, 64, threads, [])
             session = wrk(base + "/auth/session", seconds, 64, threads, session_args)

@@ -29,8 +29,16 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-from bench_auth import LOGIN_SCRIPT, PASSWORD, USERS, lua, seed, uvicorn_options, wrk
+from bench_auth import (
+    LOGIN_SCRIPT,
+    PASSWORD,
+    USERS,
+    lua,
+    seed,
+    session_headers,
+    uvicorn_options,
+    wrk,
+)
 from harness import (
     ROOT,
     cpu_seconds,
@@ -98,19 +106,10 @@ def run(endpoint: str, seconds: int, top: int) -> str:
         )
         options = uvicorn_options(ROOT / "services" / "auth", 1)
         with serve_app("auth.main:app", env, "/auth/healthz", options) as (base, process):
-            signed_in = httpx.post(
-                base + "/auth/login",
-                json={"login": "bench0@example.com", "password": PASSWORD},
-                headers={"X-Auth-Service-Key": key},
-                timeout=30,
-            )
-            signed_in.raise_for_status()
+            # Signs in once either way: the login profile then starts with warm caches.
+            session_args = session_headers(base, key)
             if endpoint == "session":
-                target, connections = base + "/auth/session", 32
-                args = [
-                    *("-H", f"X-Auth-Service-Key: {key}"),
-                    *("-H", f"Authorization: Bearer {signed_in.json()['access_token']}"),
-                ]
+                target, connections, args = base + "/auth/session", 32, session_args
             else:
                 target, connections = base + "/auth/login", 4
                 values = {"key": key, "users": USERS, "password": PASSWORD}

@@ -13,6 +13,18 @@ from stack.runner import Stack, StackError
 SETUP_LINE = re.compile(r"No administrator yet.*")
 
 
+def setup_lines(stack: Stack) -> list[tuple[str, str]]:
+    """What each auth replica said about the one-time setup token: whichever started first
+    (the session-check replica too) printed it, the others say so."""
+    auth = [
+        name
+        for b in stack.plan.backends
+        if b.name.startswith("identity-auth")
+        for name in b.processes
+    ]
+    return [(name, line) for name in auth for line in SETUP_LINE.findall(stack.log_tail(name, 200))]
+
+
 def _up(stack: Stack) -> int:
     config = stack.config
     print(f"starting the stack (logs in {stack.log_dir}) ...", flush=True)
@@ -31,9 +43,8 @@ def _up(stack: Stack) -> int:
         print(f"  {name:<15} not started: its package is not there yet")
     for name in stack.failed:
         print(f"  {name:<15} FAILED to start and left out: see its log")
-    for name in ("auth-1", "auth-2"):
-        for line in SETUP_LINE.findall(stack.log_tail(name, 200)):
-            print(f"\n{name}: {line}")
+    for name, line in setup_lines(stack):
+        print(f"\n{name}: {line}")
     print("\nStop it with: make stack-down")
     return 0
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stack.__main__ import setup_lines
 from stack.config import StackConfig, config_from_environment
 from stack.gateway import write_config
 from stack.runner import Stack
@@ -113,3 +114,15 @@ def test_a_stale_pid_file_never_stops_an_unrelated_process(tmp_path: Path):
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_make_stack_shows_the_setup_token_whichever_auth_replica_printed_it(tmp_path: Path):
+    stack = Stack(StackConfig(run_dir=tmp_path))
+    stack.log_dir.mkdir(parents=True)
+    token_line = "No administrator yet. One-time setup token (valid 24 h): abc123"
+    (stack.log_dir / "auth-session.log").write_text(f"starting\n{token_line}\nready\n")
+    (stack.log_dir / "auth-1.log").write_text("No administrator yet: printed by another replica\n")
+    (stack.log_dir / "directory.log").write_text("No administrator yet. not an auth replica\n")
+    lines = setup_lines(stack)
+    assert ("auth-session", token_line) in lines
+    assert {name for name, _ in lines} == {"auth-session", "auth-1"}

@@ -52,6 +52,7 @@ from audit.store import prepare_event  # noqa: E402
 from audit.usage.repository import usage_rows  # noqa: E402
 from shared.audit import AuditRecord, EventType, Outcome  # noqa: E402
 from shared.db import create_db_engine, create_session_factory  # noqa: E402
+from shared.settings import Settings  # noqa: E402
 
 INGEST_BATCH = 500
 LOAD_BATCH = 5000
@@ -168,8 +169,12 @@ def raw_insert(db: str, records: list[AuditRecord]) -> tuple[float, float]:
 
 
 @contextlib.contextmanager
-def consumers(url: str, prefix: str, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+def consumers(
+    url: str, prefix: str, count: int, linger_ms: int | None = None
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     env = {**os.environ, **service_env("audit", url, prefix)}
+    if linger_ms is not None:
+        env["IDENTITY_AUDIT_BATCH_LINGER_MS"] = str(linger_ms)
     command = [sys.executable, "-m", "audit.consumer"]
     processes = [subprocess.Popen(command, env=env, cwd=ROOT) for _ in range(count)]
     try:
@@ -219,6 +224,53 @@ def stream_ingest(
     stored = count_rows(db)
     assert stored == len(records), f"{stored} rows stored of {len(records)}"
     return xadd_seconds, seconds, cpu
+
+
+def steady_ingest(
+    db: str,
+    url: str,
+    records: list[AuditRecord],
+    count: int,
+    linger_ms: int,
+    rate: int,
+    seconds: float,
+) -> tuple[int, float, float, float]:
+    """Events XADDed at a steady `rate` for `seconds` (every 10 ms, a slice) while consumers run.
+
+    Returns (events, consumer CPU seconds, mean seconds an event waited in the
+    stream before its batch was committed (Little's law: the mean of the entries
+    not yet acknowledged, sampled every tick, over the rate), seconds from the
+    last XADD until everything was acknowledged).
+    """
+    tick = 0.01
+    per_tick = max(1, round(rate * tick))
+    payloads = [r.to_stream() for r in records]
+    with redis_prefix() as prefix, contextlib.closing(redis.Redis.from_url(REDIS_URL)) as client:
+        stream = f"{prefix}audit:events"
+        client.xgroup_create(stream, "audit", id="0", mkstream=True)
+        with consumers(url, prefix, count, linger_ms) as processes:
+            while len(client.xinfo_consumers(stream, "audit")) < count:
+                time.sleep(0.01)
+            time.sleep(1.5)  # past their first (empty) reads and the claim of abandoned entries
+            cpu_before = sum(cpu_seconds(p.pid) for p in processes)
+            sent, waiting, started = 0, [], time.perf_counter()
+            while (elapsed := time.perf_counter() - started) < seconds:
+                due = min(len(payloads), round(elapsed / tick + 1) * per_tick)
+                pipe = client.pipeline(transaction=False)
+                for fields in payloads[sent:due]:
+                    pipe.xadd(stream, fields)  # type: ignore[arg-type]
+                pipe.xlen(stream)
+                waiting.append(pipe.execute()[-1])
+                sent = due
+                time.sleep(max(0.0, started + (len(waiting)) * tick - time.perf_counter()))
+            last_xadd = time.perf_counter()
+            while client.xlen(stream) or client.xpending(stream, "audit")["pending"]:
+                time.sleep(0.005)
+            drained = time.perf_counter() - last_xadd
+            cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu_before
+    stored = count_rows(db)
+    assert stored == sent, f"{stored} rows stored of {sent}"
+    return sent, cpu, statistics.fmean(waiting) / rate, drained
 
 
 def load_rows(db: str, rows: int) -> tuple[float, datetime]:
@@ -317,7 +369,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--consumers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--steady-rate", type=int, default=500, help="events/s of the steady run")
+    parser.add_argument("--steady-seconds", type=float, default=10.0)
     args = parser.parse_args()
+    default_linger_ms = Settings.model_fields["audit_batch_linger_ms"].default
     rng = random.Random(1)
     now = datetime.now(UTC)
     records = [make_record(rng, now) for _ in range(args.events)]
@@ -329,6 +384,14 @@ def main() -> None:
             for count in args.consumers:
                 empty_tables(db)
                 ingest.append((backlog, count, *stream_ingest(db, url, records, count, backlog)))
+        steady = []
+        for count in args.consumers:
+            for linger_ms in (0, default_linger_ms):
+                empty_tables(db)
+                figures = steady_ingest(
+                    db, url, records, count, linger_ms, args.steady_rate, args.steady_seconds
+                )
+                steady.append((count, linger_ms, *figures))
         empty_tables(db)
         load_seconds, loaded_at = load_rows(db, args.rows)
         print(f"loaded {args.rows:,} rows in {load_seconds:.1f}s", flush=True)
@@ -359,6 +422,21 @@ def main() -> None:
             ]
         )
     print(markdown_table(["path", "seconds", "events/s", "x raw", "client CPU µs/event"], rows))
+    steady_run = f"{args.steady_rate:,} events/s for {args.steady_seconds:g} s"
+    print(f"\nA steady {steady_run}, as services emit them:\n")
+    rows = [
+        [
+            f"{count} consumer(s), linger {linger_ms} ms",
+            f"{sent:,}",
+            f"{cpu / sent * 1e6:.0f}",
+            f"{cpu / args.steady_seconds:.2f}",
+            f"{wait * 1000:.0f}",
+            f"{drained * 1000:.0f}",
+        ]
+        for count, linger_ms, sent, cpu, wait, drained in steady
+    ]
+    columns = ["consumers", "events", "CPU µs/event", "CPUs busy", "mean wait ms", "drained ms"]
+    print(markdown_table(columns, rows))
     xadd_rate = args.events / min(x for _, _, x, _, _ in ingest)
     print(f"\nThe producer alone (pipelined XADD) ran at up to {xadd_rate:,.0f} events/s.")
     print(f"\nList queries over {args.rows:,} events ({QUERY_RUNS} runs each):\n")

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # Stream entries another audit consumer left unacknowledged this long are taken over
     # (that consumer is presumed dead).
     audit_claim_idle_seconds: float = Field(default=60.0, gt=0, le=86400)
+    # After a batch smaller than a full one, an audit consumer waits this long before the
+    # next read, so a steady trickle of events is stored in batches rather than one by one.
+    audit_batch_linger_ms: int = Field(default=100, ge=0, le=5000)
 
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     token_issuer: str | None = None

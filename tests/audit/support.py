@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from audit.consumer import AuditConsumer
+from audit.stream import Entry
 from shared.audit import AuditRecord, EventType, Outcome
 from shared.models.audit import AuditEvent
 from shared.models.base import utcnow
@@ -109,9 +110,26 @@ def consumer_process(
 
 
 @contextlib.contextmanager
-def consumer_thread(runtime: Runtime, name: str = "thread-consumer") -> Iterator[AuditConsumer]:
-    """The consumer's real loop on a thread of the test process; stopped at the end."""
-    consumer = AuditConsumer(runtime, name=name, block_ms=50)
+def consumer_thread(
+    runtime: Runtime,
+    name: str = "thread-consumer",
+    *,
+    linger_ms: int | None = None,
+    handled: list[int] | None = None,
+) -> Iterator[AuditConsumer]:
+    """The consumer's real loop on a thread of the test process; stopped at the end.
+
+    `handled`, if given, receives the size of each batch the loop handles.
+    """
+    consumer = AuditConsumer(runtime, name=name, block_ms=50, linger_ms=linger_ms)
+    if handled is not None:
+        handle = consumer.handle
+
+        def counting(entries: list[Entry]) -> int:
+            handled.append(len(entries))
+            return handle(entries)
+
+        consumer.handle = counting  # type: ignore[method-assign]
     stop = threading.Event()
     thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
     thread.start()

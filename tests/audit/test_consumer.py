@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import select
 
 from audit.consumer import AuditConsumer
@@ -9,7 +11,15 @@ from audit.store import prepare_event
 from shared.audit import EventType, Outcome
 from shared.models.audit import AuditEvent
 from shared.runtime import Runtime
-from tests.audit.support import drain, emit, record, row_count, stored_uuids
+from tests.audit.support import (
+    consumer_thread,
+    drain,
+    emit,
+    record,
+    row_count,
+    stored_uuids,
+    wait_for,
+)
 
 
 def test_an_emitted_event_is_stored_with_all_its_fields(runtime: Runtime) -> None:
@@ -115,6 +125,34 @@ def test_events_wait_in_the_stream_until_a_consumer_runs(runtime: Runtime) -> No
 
     assert drain(runtime) == 1200
     assert row_count(runtime) == 1200
+
+
+def test_a_trickle_of_events_is_stored_in_one_batch_after_the_first(runtime: Runtime) -> None:
+    # The first event after a quiet spell is stored at once; those that follow within the
+    # linger wait for it and are stored together, in one transaction.
+    batches: list[int] = []
+    with consumer_thread(runtime, linger_ms=3000, handled=batches):
+        first = emit(runtime, record())
+        wait_for(lambda: row_count(runtime) == 1, "the first event")
+        trickle = [emit(runtime, record())[0] for _ in range(10)]
+        assert row_count(runtime) == 1  # lingering: not read yet, still in the stream
+        wait_for(lambda: row_count(runtime) == 11, "the trickle", timeout=30)
+
+    assert batches == [1, 10]
+    assert sorted(stored_uuids(runtime)) == sorted(e.uuid for e in [*first, *trickle])
+
+
+def test_stopping_a_lingering_consumer_does_not_wait_for_the_linger(runtime: Runtime) -> None:
+    consumer = AuditConsumer(runtime, name="lingering", block_ms=50, linger_ms=60_000)
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    emit(runtime, record())
+    wait_for(lambda: row_count(runtime) == 1, "the event")  # then it lingers for a minute
+
+    stop.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
 
 
 def test_a_restart_under_the_same_name_stores_its_own_pending_entries(runtime: Runtime) -> None:

@@ -78,6 +78,13 @@ def test_two_session_check_replicas_by_default():
     assert SERVICES_BY_NAME["auth-session"]["deploy"]["replicas"] == 2
 
 
+def test_redis_outweighs_the_other_containers_for_the_cpu():
+    # Docker's default weight is 1024 shares; no other service sets one.
+    assert SERVICES_BY_NAME["redis"]["cpu_shares"] > 1024
+    others = [name for name, spec in SERVICES_BY_NAME.items() if name != "redis"]
+    assert all("cpu_shares" not in SERVICES_BY_NAME[name] for name in others)
+
+
 def test_nothing_blocks_scaling_and_no_host_port_is_published():
     for name, spec in SERVICES_BY_NAME.items():
         assert "container_name" not in spec, name

@@ -16,7 +16,9 @@ added up (bench/README.md, "The session check under sign-ins"). Linux gives
 each session (`setsid`) or cgroup a scheduling group of its own, with an
 equal share whatever its threads' priorities, so this works between the
 processes of one group: the stack runner starts its processes in its own
-session (not one each) for that reason.
+session (not one each) for that reason. A Redis or MariaDB in a group of its
+own gets no such preference and waits for the hashing group's slice; compose
+gives Redis a larger CPU weight for that.
 """
 
 from __future__ import annotations

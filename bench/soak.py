@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import random
 import secrets
@@ -159,15 +160,25 @@ class Soak:
 
 
 def group_rss(pgid: int) -> float:
-    """RSS of a whole process group (a Celery worker and its pool children)."""
-    total = 0.0
+    """RSS of a whole process group (a Celery worker and its pool children) and of what its
+    members started in sessions of their own (auth's password hashing processes)."""
+    processes: dict[int, tuple[int, int]] = {}  # pid -> (parent, group)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:
-                total += rss_mib(int(stat.parent.name))
-        except (OSError, RuntimeError, IndexError, ValueError):
+            processes[int(stat.parent.name)] = (int(fields[1]), int(fields[2]))
+        except (OSError, IndexError, ValueError):
             continue  # the process ended while being read
+    members = {pid for pid, (_, group) in processes.items() if group == pgid}
+    while True:
+        children = {pid for pid, (parent, _) in processes.items() if parent in members}
+        if children <= members:
+            break
+        members |= children
+    total = 0.0
+    for pid in members:
+        with contextlib.suppress(OSError, RuntimeError, ValueError):  # ended meanwhile
+            total += rss_mib(pid)
     return total
 
 

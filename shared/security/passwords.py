@@ -1,41 +1,56 @@
 """Argon2id password hashing with a dummy hash so unknown users cost the same as wrong passwords.
 
-Hashing runs on a small pool of low-priority threads, one per CPU. A burst of
+Hashing runs in a small pool of worker processes, one per CPU, shared by every
+`PasswordHashing` of the OS process and started on first use. A burst of
 sign-ins then queues there instead of taking every core from the event loop
 that answers `/auth/session`, and at most that many argon2 buffers (19 MiB
-each by default) exist per process: with one per request thread, glibc kept
-one per thread's arena and the auth service grew by hundreds of MiB under
-sign-in load.
+each by default) exist: with one per request thread, glibc kept one per
+thread's arena and the auth service grew by hundreds of MiB under sign-in
+load.
 
-The threads are SCHED_IDLE on Linux (else at least nice 19): any
-other thread that wakes up, in this process or in another of the same
-scheduling group, takes the CPU from them at once. At nice 19 a hashing
-thread could run on for the rest of its time slice first, and a session
-check waits for several wake-ups (Traefik, the service, Redis), so that
-added up (bench/README.md, "The session check under sign-ins"). Linux gives
-each session (`setsid`) or cgroup a scheduling group of its own, with an
-equal share whatever its threads' priorities, so this works between the
-processes of one group: the stack runner starts its processes in its own
-session (not one each) for that reason. A Redis or MariaDB in a group of its
-own gets no such preference and waits for the hashing group's slice; compose
-gives Redis a larger CPU weight for that.
+Each hashing process starts a session of its own (`setsid`) and lowers itself
+as far as Linux lets it: `SCHED_IDLE`, nice 19, and its session's autogroup at
+nice 19. Linux schedules each session (autogroup) or cgroup as one entity with
+a share of its own, whatever the priorities of the threads inside, and lets a
+thread preempt an idle-priority one at once only inside the same group. Hashing
+threads inside the auth process were preempted at once by its event loop, but
+not by Redis, Traefik or MariaDB in groups of their own, and a session check
+waits for several of those wake-ups (bench/README.md, "The session check under
+sign-ins"). A group of its own at the lowest weight yields to all of them. In
+a container the hashing shares its cgroup's weight instead; compose gives Redis
+a larger one.
+
+A hashing process that dies (killed, out of memory) breaks the pool: the call
+in flight is retried once on a fresh one. Hashing processes leave when their
+parent does, however it ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import multiprocessing
 import os
 import threading
+import time
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MAX_PASSWORD_LENGTH = 128
-# Nice value of the hashing threads (0 is normal, 19 the lowest priority).
+# Nice value of the hashing processes and of their autogroup (0 is normal, 19 the lowest).
 HASHING_NICENESS = 19
+# How often a hashing process looks whether its parent is still there (seconds).
+PARENT_CHECK_SECONDS = 1.0
+
+T = TypeVar("T")
 
 
 def normalize_password(password: str) -> str:
@@ -49,52 +64,128 @@ class VerifyResult:
     new_hash: str | None = None  # set when the stored hash used outdated parameters
 
 
+@dataclass(frozen=True)
+class Argon2Parameters:
+    time_cost: int
+    memory_kib: int
+    parallelism: int
+
+
 class PasswordHashing:
-    def __init__(
-        self, *, time_cost: int, memory_kib: int, parallelism: int, threads: int | None = None
-    ) -> None:
-        self._hasher = PasswordHasher(
-            time_cost=time_cost,
-            memory_cost=memory_kib,
-            parallelism=parallelism,
-            hash_len=32,
-            salt_len=16,
-            type=Type.ID,
-        )
-        self._dummy_hash = self._hasher.hash("dummy password for timing equalisation")
-        self._pool = ThreadPoolExecutor(
-            max_workers=threads or os.cpu_count() or 1,
-            thread_name_prefix="argon2",
-            initializer=_lower_priority,
-        )
+    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
+        self._parameters = Argon2Parameters(time_cost, memory_kib, parallelism)
+        self._dummy_hash = _hasher(self._parameters).hash("dummy password for timing equalisation")
 
     def hash(self, password: str) -> str:
-        return self._pool.submit(self._hasher.hash, normalize_password(password)).result()
+        return HASHING_POOL.run(_hash, self._parameters, normalize_password(password))
 
     def verify(self, stored_hash: str | None, password: str) -> VerifyResult:
         """Check a password; with no stored hash, burn the same time and fail."""
-        return self._pool.submit(self._verify, stored_hash, normalize_password(password)).result()
+        return HASHING_POOL.run(
+            _verify, self._parameters, self._dummy_hash, stored_hash, normalize_password(password)
+        )
 
-    def _verify(self, stored_hash: str | None, candidate: str) -> VerifyResult:
-        if not stored_hash:
-            with contextlib.suppress(VerificationError):
-                self._hasher.verify(self._dummy_hash, candidate + "\x00")
-            return VerifyResult(ok=False)
+
+class HashingPool:
+    """The hashing processes of this OS process (a forked child starts its own)."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        self._size = processes or os.cpu_count() or 1
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._owner = 0  # the pid that started the executor
+
+    def run(self, function: Callable[..., T], *args: object) -> T:
+        executor = self._current()
         try:
-            self._hasher.verify(stored_hash, candidate)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return VerifyResult(ok=False)
-        if self._hasher.check_needs_rehash(stored_hash):
-            return VerifyResult(ok=True, new_hash=self._hasher.hash(candidate))
-        return VerifyResult(ok=True)
+            return executor.submit(function, *args).result()
+        except BrokenProcessPool:
+            self._discard(executor)
+            return self._current().submit(function, *args).result()
+
+    def pids(self) -> list[int]:
+        """The hashing processes running now (for tests and operators)."""
+        executor = self._executor
+        if executor is None or self._owner != os.getpid():
+            return []
+        return [p.pid for p in list(executor._processes.values()) if p.is_alive() and p.pid]
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None or self._owner != os.getpid():
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self._size,
+                    # Not fork: the parent has threads (uvicorn's, the request threads') and a
+                    # lock one of them held would stay held in the child.
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_become_hashing_process,
+                    initargs=(os.getpid(),),
+                )
+                self._owner = os.getpid()
+            return self._executor
+
+    def _discard(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is broken:
+                self._executor = None
+        broken.shutdown(wait=False, cancel_futures=True)
 
 
-def _lower_priority() -> None:
-    """Lower this thread's scheduling priority (Linux keeps the policy and the nice value per
-    thread; `0` names the calling thread)."""
-    thread = threading.get_native_id()
+HASHING_POOL = HashingPool()
+
+
+# What runs in the hashing processes.
+
+
+@functools.cache
+def _hasher(parameters: Argon2Parameters) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=parameters.time_cost,
+        memory_cost=parameters.memory_kib,
+        parallelism=parameters.parallelism,
+        hash_len=32,
+        salt_len=16,
+        type=Type.ID,
+    )
+
+
+def _hash(parameters: Argon2Parameters, password: str) -> str:
+    return _hasher(parameters).hash(password)
+
+
+def _verify(
+    parameters: Argon2Parameters, dummy_hash: str, stored_hash: str | None, candidate: str
+) -> VerifyResult:
+    hasher = _hasher(parameters)
+    if not stored_hash:
+        with contextlib.suppress(VerificationError):
+            hasher.verify(dummy_hash, candidate + "\x00")
+        return VerifyResult(ok=False)
+    try:
+        hasher.verify(stored_hash, candidate)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return VerifyResult(ok=False)
+    if hasher.check_needs_rehash(stored_hash):
+        return VerifyResult(ok=True, new_hash=hasher.hash(candidate))
+    return VerifyResult(ok=True)
+
+
+def _become_hashing_process(parent: int) -> None:
+    """Leave the parent's scheduling group for one of its own at the lowest priority."""
     with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed
-        current = os.getpriority(os.PRIO_PROCESS, thread)
-        os.setpriority(os.PRIO_PROCESS, thread, max(current, HASHING_NICENESS))
+        os.setsid()
+    with contextlib.suppress(OSError):  # no autogroups (a container's cgroup decides there)
+        Path("/proc/self/autogroup").write_text(str(HASHING_NICENESS))
+    with contextlib.suppress(OSError, AttributeError):
+        niceness = max(os.getpriority(os.PRIO_PROCESS, 0), HASHING_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
     with contextlib.suppress(OSError, AttributeError):
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    threading.Thread(target=_leave_with, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _leave_with(parent: int) -> None:
+    """Exit as soon as the parent is gone, even if it was SIGKILLed (re-parented to init)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)

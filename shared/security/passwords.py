@@ -174,8 +174,11 @@ def _become_hashing_process(parent: int) -> None:
     """Leave the parent's scheduling group for one of its own at the lowest priority."""
     with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed
         os.setsid()
-    with contextlib.suppress(OSError):  # no autogroups (a container's cgroup decides there)
-        Path("/proc/self/autogroup").write_text(str(HASHING_NICENESS))
+    # An autogroup belongs to the whole session: only ever lower one of our own, never the
+    # parent's (which holds the service, and, under `make stack`, Traefik and the rest).
+    if hasattr(os, "getsid") and os.getsid(0) == os.getpid():
+        with contextlib.suppress(OSError):  # no autogroups (a container's cgroup decides there)
+            Path("/proc/self/autogroup").write_text(str(HASHING_NICENESS))
     with contextlib.suppress(OSError, AttributeError):
         niceness = max(os.getpriority(os.PRIO_PROCESS, 0), HASHING_NICENESS)
         os.setpriority(os.PRIO_PROCESS, 0, niceness)

@@ -135,6 +135,8 @@ def test_hashing_runs_in_processes_of_their_own_at_the_lowest_priority(
     """Sign-in bursts queue for a few idle-priority processes in a scheduling group of their
     own, instead of taking the cores from the event loop, Traefik or Redis."""
     caller_priority = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    own_group = Path("/proc/self/autogroup")
+    own_group_before = own_group.read_text() if own_group.exists() else None
     stored = hashing.hash("correct horse battery staple")
     before = {pid: _cpu_seconds(pid) for pid in HASHING_POOL.pids()}
     own_before = time.process_time()
@@ -159,9 +161,11 @@ def test_hashing_runs_in_processes_of_their_own_at_the_lowest_priority(
         autogroup = Path(f"/proc/{pid}/autogroup")
         if autogroup.exists():  # kernels with autogroup scheduling
             assert autogroup.read_text().split()[-1] == str(HASHING_NICENESS)
-    # The caller's own priority is untouched.
+    # The caller's own priority, and its session's, are untouched.
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller_priority
     assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    if own_group_before is not None:
+        assert own_group.read_text() == own_group_before
 
 
 def test_a_killed_hashing_process_is_replaced_and_the_call_answered(

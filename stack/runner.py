@@ -2,9 +2,10 @@
 
 Each process runs in its own process group (so a Celery worker's children go
 with it) but in the runner's session: Linux gives every session its own
-scheduling group with an equal share of the CPUs, and then the auth
-replicas' idle-priority hashing threads would compete with the session-check
-replica as equals (shared/security/passwords.py). Each process logs to
+scheduling group with an equal share of the CPUs, and one group shared by
+the services keeps their work at equal weight (the password hashing
+processes leave it for groups of their own at the lowest weight, and leave
+with their service; shared/security/passwords.py). Each process logs to
 `<run dir>/logs/<name>.log`, and has `<run dir>/pids/<name>.pid` recording
 its pid and start time. Stopping
 signals only process groups whose leader is still that very process (same

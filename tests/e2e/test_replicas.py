@@ -3,11 +3,13 @@ unnoticed by the application."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,10 +114,57 @@ def test_session_checks_have_a_replica_of_their_own_and_fall_back_when_it_dies(
 
 
 def test_stack_processes_share_the_runners_session_each_in_a_group_of_its_own(stack: Stack):
-    """One scheduling group (Linux autogroup) for the whole stack, so the hashing threads'
-    idle priority counts against the other processes; a process group each for stopping."""
+    """One scheduling group (Linux autogroup) for the whole stack, so its processes weigh the
+    same against each other; a process group each for stopping."""
     running = stack.running()
     assert {"auth-1", "auth-session", "traefik", "otp-worker"} <= set(running)
     for name, pid in running.items():
         assert os.getsid(pid) == os.getsid(0), name
         assert os.getpgid(pid) == pid, name
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _hashing_processes(pid: int) -> list[int]:
+    return [
+        child
+        for child in _children(pid)
+        if b"multiprocessing.spawn" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def test_sign_in_replicas_hash_in_groups_of_their_own_that_leave_with_them(
+    stack: Stack, caller: AppCaller, world: World, killed: list[str]
+):
+    """The argon2 work of a sign-in runs in processes that lead sessions of their own at the
+    lowest priority (so the stack, Redis and Traefik all preempt it), and a replica killed
+    outright takes them with it."""
+    for _ in range(4):  # both replicas, round-robin
+        login = caller.post("/auth/login", {"login": "alice@example.com", "password": PASSWORD})
+        assert login.status_code == 200, login.text
+    replicas = {name: stack.running()[name] for name in ("auth-1", "auth-2")}
+    hashing = {name: _hashing_processes(pid) for name, pid in replicas.items()}
+    assert all(hashing.values()), hashing
+    assert not _hashing_processes(stack.running()["auth-session"])  # it never hashes
+    for pid in [p for pids in hashing.values() for p in pids]:
+        assert os.getsid(pid) == pid
+        assert os.getsid(pid) != os.getsid(0)
+        assert os.sched_getscheduler(pid) == os.SCHED_IDLE
+        autogroup = Path(f"/proc/{pid}/autogroup")
+        if autogroup.exists():
+            assert autogroup.read_text().split()[-1] == "19"
+
+    killed.append("auth-2")
+    stack.kill("auth-2")  # SIGKILL: the replica cleans nothing up
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in hashing["auth-2"]):
+        assert time.monotonic() < deadline, "auth-2's hashing processes outlived it"
+        time.sleep(0.1)
+    assert all(Path(f"/proc/{pid}").exists() for pid in hashing["auth-1"])

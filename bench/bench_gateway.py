@@ -39,7 +39,6 @@ from harness import (
     REDIS_URL,
     WrkFigures,
     combined,
-    free_port_run,
     markdown_table,
     number_or_dash,
     paced_run,
@@ -53,6 +52,7 @@ from harness import (
 from stack.config import StackConfig
 from stack.runner import Stack
 from stack.topology import Backend, Plan, Process, Route, uvicorn_argv
+from tests.e2e.support import free_port_run
 
 SETUP_TOKEN = secrets.token_urlsafe(24)
 REFRESH_TOKENS_PER_RUN = 15_000

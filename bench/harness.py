@@ -158,25 +158,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def free_port_run(count: int) -> int:
-    """The first of `count` consecutive free loopback ports (for a stack that numbers its own)."""
-    for _ in range(50):
-        first = free_port()
-        probes: list[socket.socket] = []
-        try:
-            for port in range(first, first + count):
-                probe = socket.socket()
-                probes.append(probe)
-                probe.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
-    raise RuntimeError(f"no {count} consecutive free ports")
-
-
 def service_env(
     service: str,
     database_url: str,

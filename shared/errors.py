@@ -6,6 +6,7 @@ Expected failures raise `ServiceError` subclasses; nothing expected is a 500.
 
 from __future__ import annotations
 
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import structlog
@@ -149,6 +150,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(OperationalError)
+    @app.exception_handler(BrokenProcessPool)  # password hashing processes die as they start
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
     async def _dependency_down(request: Request, exc: Exception) -> JSONResponse:

@@ -1,6 +1,6 @@
 """Argon2id password hashing with a dummy hash so unknown users cost the same as wrong passwords.
 
-Hashing runs in a small pool of worker processes, one per CPU, shared by every
+Hashing runs in a small pool of worker processes, one per usable CPU, shared by every
 `PasswordHashing` of the OS process and started on first use. A burst of
 sign-ins then queues there instead of taking every core from the event loop
 that answers `/auth/session`, and at most that many argon2 buffers (19 MiB
@@ -90,7 +90,7 @@ class HashingPool:
     """The hashing processes of this OS process (a forked child starts its own)."""
 
     def __init__(self, processes: int | None = None) -> None:
-        self._size = processes or os.cpu_count() or 1
+        self._size = processes  # None: one per usable CPU when the processes start
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._owner = 0  # the pid that started the executor
@@ -114,7 +114,7 @@ class HashingPool:
         with self._lock:
             if self._executor is None or self._owner != os.getpid():
                 self._executor = ProcessPoolExecutor(
-                    max_workers=self._size,
+                    max_workers=self._size or usable_cpus(),
                     # Not fork: the parent has threads (uvicorn's, the request threads') and a
                     # lock one of them held would stay held in the child.
                     mp_context=multiprocessing.get_context("spawn"),
@@ -129,6 +129,13 @@ class HashingPool:
             if self._executor is broken:
                 self._executor = None
         broken.shutdown(wait=False, cancel_futures=True)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a `cpuset` or `taskset` narrows them), else all."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 HASHING_POOL = HashingPool()

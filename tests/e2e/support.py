@@ -22,8 +22,10 @@ PASSWORD = "violet-harbour-lantern-42"
 OTHER_LOOPBACK = "127.0.0.3"
 
 
-def free_port_run(count: int, start: int = 20000, stop: int = 40000) -> int:
-    """The first of `count` consecutive ports free on 127.0.0.1."""
+def free_port_run(count: int, start: int = 20000, stop: int = 32768) -> int:
+    """The first of `count` consecutive ports free on 127.0.0.1, below Linux's ephemeral range
+    (32768-60999 by default): there a client's outgoing connection can take one between this
+    check and the server's bind."""
     for base in range(start, stop, count + 7):
         sockets: list[socket.socket] = []
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shared.errors import Conflict, NotFound, ServiceError, Unprocessable
 from shared.runtime import Runtime
+from shared.security.passwords import HashingPool
 from shared.service_app import create_service_app
 
 
@@ -63,6 +65,11 @@ def _routes() -> APIRouter:
     @router.get("/redis-down")
     def redis_down() -> None:
         raise RedisConnectionError("Connection refused")
+
+    @router.get("/hashing-down")
+    def hashing_down() -> None:
+        # Each hashing process dies at once: the pool is replaced once, then it gives up.
+        HashingPool(processes=1).run(os._exit, 1)
 
     return router
 
@@ -177,7 +184,7 @@ def test_unexpected_error_is_a_500_without_internals(client: TestClient, path: s
         assert leak not in response.text
 
 
-@pytest.mark.parametrize("path", ["/things/db-down", "/things/redis-down"])
+@pytest.mark.parametrize("path", ["/things/db-down", "/things/redis-down", "/things/hashing-down"])
 def test_dependency_outage_is_a_503_with_retry_after(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 503

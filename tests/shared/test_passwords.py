@@ -148,7 +148,7 @@ def test_hashing_runs_in_processes_of_their_own_at_the_lowest_priority(
     assert all(r.ok for r in results)
 
     pids = HASHING_POOL.pids()
-    assert 1 <= len(pids) <= (os.cpu_count() or 1)
+    assert 1 <= len(pids) <= len(os.sched_getaffinity(0))
     assert os.getpid() not in pids
     hashing_cpu = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids)
     # Eight argon2id verifications at 19 MiB cost well over 0.1 s of CPU: it was spent there.
@@ -183,7 +183,7 @@ def test_a_killed_hashing_process_is_replaced_and_the_call_answered(
     assert set(HASHING_POOL.pids()).isdisjoint(killed)
 
 
-def test_hashing_processes_leave_when_their_parent_is_killed(tmp_path: Path) -> None:
+def test_hashing_processes_leave_when_their_parent_is_killed() -> None:
     """However the service ends (here SIGKILL, no clean-up at all), its hashing processes go."""
     script = (
         "from shared.security.passwords import HASHING_POOL, PasswordHashing\n"
@@ -204,3 +204,22 @@ def test_hashing_processes_leave_when_their_parent_is_killed(tmp_path: Path) -> 
         parent.kill()
         parent.wait()
     assert _gone(pids, timeout=10)
+
+
+def test_one_hashing_process_per_cpu_the_service_may_use() -> None:
+    """Pinned to one CPU (as compose's `cpuset` or `taskset` would), a burst of sign-ins
+    gets one hashing process, not one per CPU of the host."""
+    script = (
+        "import os\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from shared.security.passwords import HASHING_POOL, PasswordHashing\n"
+        "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "hashing = PasswordHashing(time_cost=2, memory_kib=19456, parallelism=1)\n"
+        "with ThreadPoolExecutor(4) as callers:\n"
+        "    list(callers.map(lambda _: hashing.hash('x' * 12), range(8)))\n"
+        "print(len(HASHING_POOL.pids()))\n"
+    )
+    pinned = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert pinned.stdout.strip() == "1"

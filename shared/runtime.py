@@ -59,6 +59,7 @@ class Runtime:
             time_cost=settings.argon2_time_cost,
             memory_kib=settings.argon2_memory_kib,
             parallelism=settings.argon2_parallelism,
+            processes=settings.password_hashing_processes or None,
         )
         self.audit = AuditEmitter(self.redis, self.keys.audit_stream)
         self.bus = InvalidationBus(self.redis, self.keys.invalidation_channel)

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=2, le=10)
     argon2_memory_kib: int = Field(default=19456, ge=19456, le=1048576)
     argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    # Hashing processes per service process; 0: one per CPU it may use. Every auth replica on a
+    # host starts its own, so several replicas sharing its CPUs want CPUs / replicas each.
+    password_hashing_processes: int = Field(default=0, ge=0, le=256)
     password_min_length: int = Field(default=12, ge=8, le=128)
 
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=60)

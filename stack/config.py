@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from shared.security.passwords import usable_cpus
 from stack.topology import ROOT
 
 DEFAULT_RUN_DIR = ROOT / "run"
@@ -47,6 +48,10 @@ class StackConfig:
         # The console reaches the other services' admin APIs through Traefik.
         env.setdefault("IDENTITY_CONSOLE_API_BASE_URL", self.gateway_url)
         env["PYTHONUNBUFFERED"] = "1"
+        # The auth replicas share this host's CPUs: hashing processes for all of them together,
+        # not for each (more than CPUs cost each hash 13% and sign-ins 10%; bench/README.md).
+        per_replica = max(1, usable_cpus() // max(1, self.auth_replicas))
+        env.setdefault("IDENTITY_PASSWORD_HASHING_PROCESSES", str(per_replica))
         # As in the images: two malloc arenas, not one per thread (bench/README.md, soak).
         env.setdefault("MALLOC_ARENA_MAX", "2")
         if pythonpath:

@@ -72,8 +72,13 @@ class Argon2Parameters:
 
 
 class PasswordHashing:
-    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    def __init__(
+        self, *, time_cost: int, memory_kib: int, parallelism: int, processes: int | None = None
+    ) -> None:
+        """`processes`: the size of this OS process's hashing pool (None: one per usable CPU);
+        the pool is shared, so the last one configured counts."""
         self._parameters = Argon2Parameters(time_cost, memory_kib, parallelism)
+        HASHING_POOL.resize(processes)
         self._dummy_hash = _hasher(self._parameters).hash("dummy password for timing equalisation")
 
     def hash(self, password: str) -> str:
@@ -102,6 +107,17 @@ class HashingPool:
         except BrokenProcessPool:
             self._discard(executor)
             return self._current().submit(function, *args).result()
+
+    def resize(self, processes: int | None) -> None:
+        """Use `processes` hashing processes (None: one per usable CPU) from the next call on;
+        calls already running on the old ones finish there."""
+        with self._lock:
+            if processes == self._size:
+                return
+            self._size = processes
+            old, self._executor = self._executor, None
+        if old is not None:
+            old.shutdown(wait=False)
 
     def pids(self) -> list[int]:
         """The hashing processes running now (for tests and operators)."""

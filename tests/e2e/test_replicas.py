@@ -152,6 +152,11 @@ def test_sign_in_replicas_hash_in_groups_of_their_own_that_leave_with_them(
     replicas = {name: stack.running()[name] for name in ("auth-1", "auth-2")}
     hashing = {name: _hashing_processes(pid) for name, pid in replicas.items()}
     assert all(hashing.values()), hashing
+    # The two replicas split the host's CPUs between their hashing processes.
+    per_replica = max(1, len(os.sched_getaffinity(0)) // 2)
+    for pid in replicas.values():
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert f"IDENTITY_PASSWORD_HASHING_PROCESSES={per_replica}".encode() in environ
     assert not _hashing_processes(stack.running()["auth-session"])  # it never hashes
     for pid in [p for pids in hashing.values() for p in pids]:
         assert os.getsid(pid) == pid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -80,6 +81,19 @@ def test_processes_get_two_malloc_arenas_unless_the_operator_says_otherwise(
     assert StackConfig(run_dir=tmp_path).process_env()["MALLOC_ARENA_MAX"] == "2"
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert StackConfig(run_dir=tmp_path).process_env()["MALLOC_ARENA_MAX"] == "4"
+
+
+def test_auth_replicas_share_the_hosts_cpus_for_hashing_unless_the_operator_says_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(8)))
+    env = StackConfig(run_dir=tmp_path, auth_replicas=2).process_env()
+    assert env["IDENTITY_PASSWORD_HASHING_PROCESSES"] == "4"
+    env = StackConfig(run_dir=tmp_path, auth_replicas=16).process_env()
+    assert env["IDENTITY_PASSWORD_HASHING_PROCESSES"] == "1"
+    given = {"IDENTITY_PASSWORD_HASHING_PROCESSES": "3"}
+    env = StackConfig(run_dir=tmp_path, auth_replicas=2, env=given).process_env()
+    assert env["IDENTITY_PASSWORD_HASHING_PROCESSES"] == "3"
 
 
 def test_make_stack_keeps_one_local_secret_key_unless_given_one(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -204,6 +205,29 @@ def test_hashing_processes_leave_when_their_parent_is_killed() -> None:
         parent.kill()
         parent.wait()
     assert _gone(pids, timeout=10)
+
+
+def test_the_configured_number_of_hashing_processes() -> None:
+    """`IDENTITY_PASSWORD_HASHING_PROCESSES`: replicas sharing a host's CPUs split them."""
+    script = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from shared.runtime import Runtime\n"
+        "from shared.security.passwords import HASHING_POOL\n"
+        "from shared.settings import Settings\n"
+        "runtime = Runtime(Settings(password_hashing_processes=1))\n"
+        "with ThreadPoolExecutor(4) as callers:\n"
+        "    list(callers.map(lambda _: runtime.passwords.hash('x' * 12), range(8)))\n"
+        "print(len(HASHING_POOL.pids()))\n"
+    )
+    configured = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "IDENTITY_ENV": "test", "IDENTITY_SECRET_KEY": secrets.token_hex(32)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert configured.stdout.strip() == "1"
 
 
 def test_one_hashing_process_per_cpu_the_service_may_use() -> None:

@@ -36,7 +36,6 @@ from harness import (
     ROOT,
     batches,
     connect,
-    cpu_seconds,
     markdown_table,
     redis_prefix,
     scratch_database,
@@ -53,6 +52,7 @@ from audit.usage.repository import usage_rows  # noqa: E402
 from shared.audit import AuditRecord, EventType, Outcome  # noqa: E402
 from shared.db import create_db_engine, create_session_factory  # noqa: E402
 from shared.settings import Settings  # noqa: E402
+from tests.proc import cpu_seconds  # noqa: E402
 
 INGEST_BATCH = 500
 LOAD_BATCH = 5000

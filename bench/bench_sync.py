@@ -20,7 +20,6 @@ import orjson
 from harness import (
     batches,
     connect,
-    cpu_seconds,
     db_now,
     markdown_table,
     number_or_dash,
@@ -40,6 +39,7 @@ use_service("directory")
 from shared.models.base import new_id  # noqa: E402
 from shared.settings import Environment, Settings  # noqa: E402
 from shared.sync_contract import compute_sync_hash  # noqa: E402
+from tests.proc import cpu_seconds  # noqa: E402
 
 KEY_HEADER = "X-Auth-Service-Key"
 # executemany turns an INSERT whose VALUES are all placeholders into

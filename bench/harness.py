@@ -1,8 +1,9 @@
 """What every benchmark script needs around its measurement, and nothing about the measurement.
 
 A scratch MariaDB database and Redis prefix (both removed at the end), a
-service served by uvicorn in a subprocess, a process's CPU time and peak RSS
-from /proc, and markdown tables. The scripts run as `python bench/bench_x.py`,
+service served by uvicorn in a subprocess, a process's peak RSS from /proc
+(its CPU time and the process tree: `tests/proc.py`, shared with the tests),
+and markdown tables. The scripts run as `python bench/bench_x.py`,
 so this module is imported as `harness` from their own directory.
 """
 
@@ -225,12 +226,6 @@ def serve_app(
 
 
 # --- /proc --------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_share(seconds: float = 1.0) -> float:

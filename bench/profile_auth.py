@@ -41,12 +41,13 @@ from bench_auth import (
 )
 from harness import (
     ROOT,
-    cpu_seconds,
     redis_prefix,
     scratch_database,
     serve_app,
     service_env,
 )
+
+from tests.proc import cpu_seconds
 
 PROFILES = ROOT / "bench" / "out"
 

@@ -42,6 +42,7 @@ from stack.config import StackConfig
 from stack.runner import Stack
 from tests.e2e.support import PASSWORD, client, created, free_port_run, make_app
 from tests.otp_delivery.sinks import HttpSink
+from tests.proc import parents_and_groups
 
 SETUP_TOKEN = secrets.token_urlsafe(24)
 # Share of each kind of call in the mix; sessions dominate, as in production.
@@ -162,13 +163,7 @@ class Soak:
 def group_rss(pgid: int) -> float:
     """RSS of a whole process group (a Celery worker and its pool children) and of what its
     members started in sessions of their own (auth's password hashing processes)."""
-    processes: dict[int, tuple[int, int]] = {}  # pid -> (parent, group)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            processes[int(stat.parent.name)] = (int(fields[1]), int(fields[2]))
-        except (OSError, IndexError, ValueError):
-            continue  # the process ended while being read
+    processes = parents_and_groups()
     members = {pid for pid, (_, group) in processes.items() if group == pgid}
     while True:
         children = {pid for pid, (parent, _) in processes.items() if parent in members}

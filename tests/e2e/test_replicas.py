@@ -3,7 +3,6 @@ unnoticed by the application."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections import Counter
@@ -17,6 +16,7 @@ import pytest
 from stack.runner import Stack
 from tests.e2e.conftest import World
 from tests.e2e.support import PASSWORD, AppCaller, access_log
+from tests.proc import children, gone
 
 
 def _servers_used(stack: Stack, router: str, since: datetime) -> Counter[str]:
@@ -123,19 +123,10 @@ def test_stack_processes_share_the_runners_session_each_in_a_group_of_its_own(st
         assert os.getpgid(pid) == pid, name
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
-
-
 def _hashing_processes(pid: int) -> list[int]:
     return [
         child
-        for child in _children(pid)
+        for child in children(pid)
         if b"multiprocessing.spawn" in Path(f"/proc/{child}/cmdline").read_bytes()
     ]
 
@@ -168,8 +159,5 @@ def test_sign_in_replicas_hash_in_groups_of_their_own_that_leave_with_them(
 
     killed.append("auth-2")
     stack.kill("auth-2")  # SIGKILL: the replica cleans nothing up
-    deadline = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() for pid in hashing["auth-2"]):
-        assert time.monotonic() < deadline, "auth-2's hashing processes outlived it"
-        time.sleep(0.1)
+    assert gone(hashing["auth-2"], timeout=10), "auth-2's hashing processes outlived it"
     assert all(Path(f"/proc/{pid}").exists() for pid in hashing["auth-1"])

@@ -21,6 +21,7 @@ from shared.security.passwords import (
     normalize_password,
 )
 from shared.settings import Settings
+from tests.proc import cpu_seconds, gone, stat_fields
 
 
 def _default(name: str) -> int:
@@ -111,25 +112,6 @@ def test_wrong_password_with_outdated_parameters_gives_no_rehash(hashing: Passwo
     assert result.new_hash is None
 
 
-def _stat(pid: int) -> list[str]:
-    """`/proc/<pid>/stat` from its third field (the state) on: field n is at index n - 3."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = _stat(pid)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def _gone(pids: list[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_hashing_runs_in_processes_of_their_own_at_the_lowest_priority(
     hashing: PasswordHashing,
 ) -> None:
@@ -139,7 +121,7 @@ def test_hashing_runs_in_processes_of_their_own_at_the_lowest_priority(
     own_group = Path("/proc/self/autogroup")
     own_group_before = own_group.read_text() if own_group.exists() else None
     stored = hashing.hash("correct horse battery staple")
-    before = {pid: _cpu_seconds(pid) for pid in HASHING_POOL.pids()}
+    before = {pid: cpu_seconds(pid) for pid in HASHING_POOL.pids()}
     own_before = time.process_time()
     with ThreadPoolExecutor(max_workers=8) as callers:
         results = list(
@@ -151,11 +133,11 @@ def test_hashing_runs_in_processes_of_their_own_at_the_lowest_priority(
     pids = HASHING_POOL.pids()
     assert 1 <= len(pids) <= len(os.sched_getaffinity(0))
     assert os.getpid() not in pids
-    hashing_cpu = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids)
+    hashing_cpu = sum(cpu_seconds(pid) - before.get(pid, 0.0) for pid in pids)
     # Eight argon2id verifications at 19 MiB cost well over 0.1 s of CPU: it was spent there.
     assert hashing_cpu > 2 * own_cpu
     for pid in pids:
-        fields = _stat(pid)
+        fields = stat_fields(pid)
         assert int(fields[3]) == pid  # leads a session (so an autogroup) of its own
         assert int(fields[16]) == HASHING_NICENESS
         assert int(fields[38]) == os.SCHED_IDLE
@@ -176,7 +158,7 @@ def test_a_killed_hashing_process_is_replaced_and_the_call_answered(
     killed = HASHING_POOL.pids()
     for pid in killed:
         os.kill(pid, signal.SIGKILL)
-    assert _gone(killed, timeout=10)
+    assert gone(killed, timeout=10)
 
     assert hashing.verify(stored, "correct horse battery staple").ok
     assert not hashing.verify(stored, "wrong guess!!").ok
@@ -204,7 +186,7 @@ def test_hashing_processes_leave_when_their_parent_is_killed() -> None:
     finally:
         parent.kill()
         parent.wait()
-    assert _gone(pids, timeout=10)
+    assert gone(pids, timeout=10)
 
 
 def test_the_configured_number_of_hashing_processes() -> None:

@@ -112,6 +112,25 @@ def test_bad_trusted_proxy_is_an_error(monkeypatch: pytest.MonkeyPatch, value: s
         Settings()
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IDENTITY_PASSWORD_HASHING_PROCESSES", "-1"),
+        ("IDENTITY_PASSWORD_HASHING_PROCESSES", "1000"),
+        ("IDENTITY_PASSWORD_HASHING_PROCESSES", "all of them"),
+        ("IDENTITY_AUDIT_BATCH_LINGER_MS", "-5"),
+        ("IDENTITY_AUDIT_BATCH_LINGER_MS", "60000"),
+    ],
+)
+def test_out_of_range_tuning_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv("IDENTITY_ENV", "test")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=name.removeprefix("IDENTITY_").lower()):
+        Settings()
+
+
 def test_secrets_are_read_from_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Docker/Kubernetes secrets: one file per variable, usually with a trailing newline.
     (tmp_path / "identity_secret_key").write_text(STRONG + "\n")

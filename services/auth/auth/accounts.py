@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from auth.errors import NotAssigned, UserDisabled, UserNotFound
@@ -32,8 +32,26 @@ def parse_login_field(value: str, default_region: str) -> Login:
 
 
 def find_user(session: Session, login: Login) -> UserAccount | None:
-    column = UserAccount.email if login.kind == "email" else UserAccount.mobile_number
-    return session.scalar(select(UserAccount).where(column == login.value))
+    return session.scalar(select(UserAccount).where(_login_column(login) == login.value))
+
+
+def find_user_for_app(
+    session: Session, login: Login, application_id: uuid.UUID | None
+) -> tuple[UserAccount | None, bool]:
+    """The user with this login and whether they are assigned to `application_id`, in one
+    query (sign-in's hot path); pass the flag on to `require_app_user`."""
+    if application_id is None:
+        return find_user(session, login), False
+    assigned = exists().where(
+        Assignment.user_id == UserAccount.id, Assignment.application_id == application_id
+    )
+    query = select(UserAccount, assigned).where(_login_column(login) == login.value)
+    row = session.execute(query).first()
+    return (row[0], bool(row[1])) if row else (None, False)
+
+
+def _login_column(login: Login) -> Any:
+    return UserAccount.email if login.kind == "email" else UserAccount.mobile_number
 
 
 def is_assigned(session: Session, user_id: uuid.UUID, application_id: uuid.UUID) -> bool:
@@ -46,11 +64,16 @@ def is_assigned(session: Session, user_id: uuid.UUID, application_id: uuid.UUID)
 
 
 def require_app_user(
-    session: Session, user: UserAccount | None, application_id: uuid.UUID | None
+    session: Session,
+    user: UserAccount | None,
+    application_id: uuid.UUID | None,
+    *,
+    assigned: bool | None = None,
 ) -> UserAccount:
     """The seed's checks, in its order: in the directory, active, assigned to this application.
 
     With no application (the console) the user must be an active administrator.
+    `assigned`: what `find_user_for_app` read, so the assignment is not queried again.
     """
     if user is None:
         raise UserNotFound()
@@ -59,7 +82,7 @@ def require_app_user(
     if application_id is None:
         if not user.is_admin:
             raise NotAssigned("Administrator access only.")
-    elif not is_assigned(session, user.id, application_id):
+    elif not (is_assigned(session, user.id, application_id) if assigned is None else assigned):
         raise NotAssigned()
     return user
 

@@ -56,19 +56,28 @@ class SessionCache:
             user=orjson.loads(user) if user else None,
         )
 
-    def store_session(self, state: dict[str, Any], ttl_seconds: int) -> None:
+    def store_session(
+        self, state: dict[str, Any], ttl_seconds: int, user: dict[str, Any] | None = None
+    ) -> None:
+        """The session's state, and with `user` its user's payload as `store_user` would
+        (filling a gap only), in one round trip."""
         user_id, session_id = state["user_id"], state["session_id"]
         members = self._user_sessions_key(user_id)
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(self._session_key(session_id), orjson.dumps(state), ex=max(ttl_seconds, 1))
         pipe.sadd(members, session_id)
         pipe.expire(members, self._runtime.settings.session_max_lifetime_seconds)
+        if user is not None:
+            self._set_user(pipe, user, replace=False)
         pipe.execute()
 
     def store_user(self, payload: dict[str, Any], *, replace: bool) -> None:
         """`replace` for the directory-event consumer; request paths only fill a gap,
         so a request holding an older read never overwrites the consumer's newer one."""
-        self._redis.set(
+        self._set_user(self._redis, payload, replace=replace)
+
+    def _set_user(self, client: Any, payload: dict[str, Any], *, replace: bool) -> None:
+        client.set(
             self._user_key(payload["auth_user_id"]),
             orjson.dumps(payload),
             ex=self._runtime.settings.session_cache_seconds,

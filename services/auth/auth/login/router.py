@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from auth.context import SignInContext
 from auth.login import service
 from auth.schemas import DeviceIn, LoginField, MfaRequired, Strict, TokenResponse, UserOut
-from shared.db import DbSession
+from shared.db import DbSession, in_transaction
 from shared.errors import error_responses
 from shared.pipeline import CallingApp
 
@@ -47,18 +47,17 @@ def register(request: Request, db: DbSession, caller: CallingApp, body: Register
     response_model_exclude_unset=True,
     responses=error_responses(429),
 )
-def login(request: Request, db: DbSession, caller: CallingApp, body: LoginIn) -> Any:
+async def login(request: Request, caller: CallingApp, body: LoginIn) -> Any:
     """Login with email/mobile number and password.
 
     Returns user, session, access token, and refresh token.
     """
-    result = service.password_sign_in(
-        db,
-        request.app.state.runtime,
-        SignInContext.for_app(caller),
-        body.login,
-        body.password,
-        body.device,
+    runtime, ctx = request.app.state.runtime, SignInContext.for_app(caller)
+    result = await in_transaction(
+        request.app.state.session_factory,
+        lambda db: service.password_sign_in(
+            db, runtime, ctx, body.login, body.password, body.device
+        ),
     )
     if "user" in result:
         caller.subject_user_id = result["user"]["auth_user_id"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from auth.accounts import find_user, parse_login_field, require_app_user, user_payload
+from auth.accounts import find_user_for_app, parse_login_field, require_app_user, user_payload
 from auth.context import SignInContext
 from auth.errors import AccountLocked, InvalidCredentials
 from auth.login.lockout import Lockout
@@ -23,7 +23,8 @@ from shared.runtime import Runtime
 def register(session: Session, runtime: Runtime, ctx: SignInContext, login_text: str) -> dict:
     """The user, if they exist, are active and are assigned to the calling application."""
     login = parse_login_field(login_text, runtime.settings.default_region)
-    user = require_app_user(session, find_user(session, login), ctx.application_id)
+    user, assigned = find_user_for_app(session, login, ctx.application_id)
+    user = require_app_user(session, user, ctx.application_id, assigned=assigned)
     return {"user": user_payload(user)}
 
 
@@ -36,7 +37,7 @@ def password_sign_in(
     device: DeviceIn | None,
 ) -> dict[str, Any]:
     login = parse_login_field(login_text, runtime.settings.default_region)
-    user = find_user(session, login)
+    user, assigned = find_user_for_app(session, login, ctx.application_id)
     lockout = Lockout(runtime)
     # Unknown logins get a counter too, so probing them is throttled the same way.
     account = str(user.id) if user else f"{login.kind}:{login.value}"
@@ -73,7 +74,7 @@ def password_sign_in(
             if user.status != "active" or not user.is_admin:
                 raise InvalidCredentials()
         else:
-            require_app_user(session, user, ctx.application_id)
+            require_app_user(session, user, ctx.application_id, assigned=assigned)
     except ServiceError as exc:
         _failed(runtime, ctx, user.id, "not_allowed", exc.code)
         raise

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from auth.accounts import find_user, parse_login_field, require_app_user
+from auth.accounts import find_user_for_app, parse_login_field, require_app_user
 from auth.context import SignInContext
 from auth.errors import InvalidOtp, OtpAttemptsExceeded, OtpExpired, OtpThrottled
 from auth.otp.channels import Route, channel_of, choose_route
@@ -111,7 +111,7 @@ def request_code(
 ) -> dict[str, Any]:
     login = parse_login_field(login_text, runtime.settings.default_region)
     check_ip_cap(runtime, ctx, "otp")
-    user = find_user(session, login)
+    user, assigned = find_user_for_app(session, login, ctx.application_id)
     if ctx.is_console:
         if requested is not None and requested is not channel_of(login):
             raise Unprocessable(
@@ -122,7 +122,7 @@ def request_code(
         if user is None or user.status != "active" or not user.is_admin:
             return _decoy(runtime, ctx, login)
     else:
-        user = require_app_user(session, user, ctx.application_id)
+        user = require_app_user(session, user, ctx.application_id, assigned=assigned)
     return start_challenge(session, runtime, ctx, user, login, Purpose.LOGIN, requested)
 
 
@@ -147,9 +147,9 @@ def verify_code(
     store = OtpStore(runtime)
     if request_id is None:
         login = parse_login_field(login_text or "", runtime.settings.default_region)
-        user = find_user(session, login)
+        user, assigned = find_user_for_app(session, login, ctx.application_id)
         if not ctx.is_console:
-            require_app_user(session, user, ctx.application_id)
+            require_app_user(session, user, ctx.application_id, assigned=assigned)
         request_id = store.active_request(ctx.audience, str(user.id)) if user else None
         if request_id is None:
             raise OtpExpired()

@@ -89,6 +89,7 @@ def _load(
         payload = user_payload(user)
     remaining = int((auth_session.expires_at - utcnow()).total_seconds())
     if remaining > 0:
-        cache.store_session(state, remaining)
-    cache.store_user(payload, replace=False)
+        cache.store_session(state, remaining, payload)
+    else:
+        cache.store_user(payload, replace=False)
     return state, payload

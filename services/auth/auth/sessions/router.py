@@ -12,7 +12,7 @@ from auth.context import SignInContext
 from auth.schemas import SessionOut, Strict, TokenResponse
 from auth.sessions import service
 from auth.sessions.lookup import session_body
-from shared.db import DbSession
+from shared.db import DbSession, in_transaction
 from shared.errors import error_responses
 from shared.pipeline import CallingApp
 from shared.tokens import InvalidToken
@@ -43,10 +43,12 @@ async def get_session(request: Request, caller: CallingApp, credentials: Bearer)
 
 
 @router.post("/token/refresh", response_model=TokenResponse, responses=error_responses(409))
-def refresh(request: Request, db: DbSession, caller: CallingApp, body: RefreshIn) -> Any:
+async def refresh(request: Request, caller: CallingApp, body: RefreshIn) -> Any:
     """Exchange a refresh token for a new access token."""
-    result = service.refresh_token_pair(
-        db, request.app.state.runtime, SignInContext.for_app(caller), body.refresh_token
+    runtime, ctx = request.app.state.runtime, SignInContext.for_app(caller)
+    result = await in_transaction(
+        request.app.state.session_factory,
+        lambda db: service.refresh_token_pair(db, runtime, ctx, body.refresh_token),
     )
     caller.subject_user_id = result["user"]["auth_user_id"]
     return result

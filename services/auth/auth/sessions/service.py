@@ -45,9 +45,7 @@ def _cache_after_commit(
     payload = user_payload(user)
 
     def store() -> None:
-        cache = SessionCache(runtime)
-        cache.store_session(state, ttl)
-        cache.store_user(payload, replace=False)
+        SessionCache(runtime).store_session(state, ttl, payload)
 
     defer(session, store)
 
@@ -76,19 +74,20 @@ def issue_token_pair(
         last_seen_at=now,
         expires_at=min(now + timedelta(seconds=settings.refresh_token_ttl_seconds), absolute),
         absolute_expires_at=absolute,
+        revoked_at=None,
+        revoked_reason=None,
     )
-    session.add(auth_session)
-    session.flush()
     plaintext, token_hash = new_refresh_token()
-    session.add(
-        RefreshToken(
-            session_id=auth_session.id,
-            token_hash=token_hash,
-            created_at=now,
-            expires_at=auth_session.expires_at,
-        )
+    first_token = RefreshToken(
+        id=new_id(),
+        session_id=auth_session.id,
+        token_hash=token_hash,
+        created_at=now,
+        expires_at=auth_session.expires_at,
+        used_at=None,
+        replaced_by_id=None,
     )
-    session.flush()
+    repository.insert_session(session, auth_session, first_token)
     _cache_after_commit(session, runtime, auth_session, ctx.audience, user)
     details = {"method": method, "session_id": str(auth_session.id)}
     emit_on_commit(

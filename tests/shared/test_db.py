@@ -1,0 +1,55 @@
+"""`in_transaction`: the per-request transaction of `get_db`, in one threadpool trip."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.after_commit import defer
+from shared.db import in_transaction
+from shared.models import Application
+from shared.runtime import Runtime
+
+
+def _app_names(runtime: Runtime) -> list[str]:
+    with runtime.session_factory() as session:
+        return list(session.scalars(select(Application.name)))
+
+
+def test_work_runs_off_the_event_loop_and_is_committed_when_awaited(runtime: Runtime) -> None:
+    seen: dict[str, object] = {}
+
+    def work(session: Session) -> str:
+        seen["thread"] = threading.get_ident()
+        session.add(Application(name="billing", status="active"))
+        defer(session, lambda: seen.setdefault("after_commit", _app_names(runtime)))
+        return "done"
+
+    async def call() -> str:
+        seen["loop_thread"] = threading.get_ident()
+        return await in_transaction(runtime.session_factory, work)
+
+    assert asyncio.run(call()) == "done"
+    assert seen["thread"] != seen["loop_thread"]
+    # Committed, and the after-commit actions ran, before the caller got the result.
+    assert seen["after_commit"] == ["billing"]
+    assert _app_names(runtime) == ["billing"]
+
+
+def test_an_error_rolls_back_and_reaches_the_caller(runtime: Runtime) -> None:
+    announced: list[str] = []
+
+    def work(session: Session) -> None:
+        session.add(Application(name="payroll", status="active"))
+        session.flush()
+        defer(session, lambda: announced.append("payroll"))
+        raise LookupError("no such user")
+
+    with pytest.raises(LookupError, match="no such user"):
+        asyncio.run(in_transaction(runtime.session_factory, work))
+    assert _app_names(runtime) == []
+    assert announced == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import redis
@@ -12,6 +11,7 @@ import redis.asyncio
 
 from shared.redis_client import BatchedRedis, create_async_redis
 from shared.runtime import Runtime
+from tests.loops import in_new_loop
 
 
 class CountingClient:
@@ -24,13 +24,6 @@ class CountingClient:
     def pipeline(self, **options: Any) -> Any:
         self.pipelines += 1
         return self.client.pipeline(**options)
-
-
-def in_new_loop(main: Any) -> Any:
-    """`asyncio.run(main())` on a thread of its own: the browser tests' Playwright
-    keeps an event loop running on the main thread for the whole session."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, main()).result()
 
 
 def run(coroutine_factory: Any, runtime: Runtime) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import pytest
@@ -13,6 +12,7 @@ from shared.after_commit import defer
 from shared.db import in_transaction
 from shared.models import Application
 from shared.runtime import Runtime
+from tests.loops import in_new_loop
 
 
 def _app_names(runtime: Runtime) -> list[str]:
@@ -33,7 +33,7 @@ def test_work_runs_off_the_event_loop_and_is_committed_when_awaited(runtime: Run
         seen["loop_thread"] = threading.get_ident()
         return await in_transaction(runtime.session_factory, work)
 
-    assert asyncio.run(call()) == "done"
+    assert in_new_loop(call) == "done"
     assert seen["thread"] != seen["loop_thread"]
     # Committed, and the after-commit actions ran, before the caller got the result.
     assert seen["after_commit"] == ["billing"]
@@ -50,6 +50,6 @@ def test_an_error_rolls_back_and_reaches_the_caller(runtime: Runtime) -> None:
         raise LookupError("no such user")
 
     with pytest.raises(LookupError, match="no such user"):
-        asyncio.run(in_transaction(runtime.session_factory, work))
+        in_new_loop(lambda: in_transaction(runtime.session_factory, work))
     assert _app_names(runtime) == []
     assert announced == []

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from auth.context import SignInContext
 from auth.otp import service
 from auth.schemas import DeviceIn, LoginField, OtpChallenge, Strict, TokenResponse
-from shared.db import DbSession
+from shared.db import in_transaction
 from shared.errors import error_responses
 from shared.otp_contract import Channel
 from shared.pipeline import CallingApp
@@ -43,24 +43,30 @@ class OtpVerifyIn(Strict):
     response_model_exclude_unset=True,
     responses=error_responses(404, 429),
 )
-def request_otp(request: Request, db: DbSession, caller: CallingApp, body: OtpRequestIn) -> Any:
+async def request_otp(request: Request, caller: CallingApp, body: OtpRequestIn) -> Any:
     """Request a login OTP by mobile number or email address."""
-    return service.request_code(
-        db, request.app.state.runtime, SignInContext.for_app(caller), body.login, body.channel
+    runtime, ctx = request.app.state.runtime, SignInContext.for_app(caller)
+    return await in_transaction(
+        request.app.state.session_factory,
+        lambda db: service.request_code(db, runtime, ctx, body.login, body.channel),
     )
 
 
 @router.post("/verify", response_model=TokenResponse, responses=error_responses(404, 429))
-def verify_otp(request: Request, db: DbSession, caller: CallingApp, body: OtpVerifyIn) -> Any:
+async def verify_otp(request: Request, caller: CallingApp, body: OtpVerifyIn) -> Any:
     """Verify an OTP and receive access and refresh tokens."""
-    result = service.verify_code(
-        db,
-        request.app.state.runtime,
-        SignInContext.for_app(caller),
-        request_id=body.otp_request_id,
-        login_text=body.login,
-        code=body.code,
-        device=body.device,
+    runtime, ctx = request.app.state.runtime, SignInContext.for_app(caller)
+    result = await in_transaction(
+        request.app.state.session_factory,
+        lambda db: service.verify_code(
+            db,
+            runtime,
+            ctx,
+            request_id=body.otp_request_id,
+            login_text=body.login,
+            code=body.code,
+            device=body.device,
+        ),
     )
     caller.subject_user_id = result["user"]["auth_user_id"]
     return result

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from auth.sessions import repository
+from auth.sessions.tokens import hash_refresh_token
+from shared.models import AuthSession, RefreshToken, new_id
+from shared.models.base import utcnow
 from tests.auth.support import PASSWORD, error_of
 from tests.factories import make_user
 
@@ -52,3 +61,27 @@ def test_unassigned_user_gets_the_seed_message(caller, admin):
         assert response.json()["error"]["message"] == (
             "You are not allowed to access this application. Contact Administrator."
         )
+
+
+def test_login_writes_the_session_and_its_first_refresh_token(caller, member, runtime):
+    tokens = caller.signed_in(member["email"])
+    session_id = uuid.UUID(tokens["session"]["session_id"])
+    with runtime.session_factory() as db:
+        stored = db.get(AuthSession, session_id)
+        (first,) = db.scalars(select(RefreshToken).where(RefreshToken.session_id == session_id))
+    assert stored is not None
+    assert str(stored.user_id) == member["auth_user_id"]
+    assert stored.application_id is not None and stored.ip == "127.0.0.1"
+    assert stored.revoked_at is None and stored.created_at == stored.last_seen_at
+    assert stored.expires_at <= stored.absolute_expires_at
+    assert first.token_hash == hash_refresh_token(tokens["refresh_token"])
+    assert first.used_at is None and first.expires_at == stored.expires_at
+
+
+def test_a_session_row_built_without_every_column_is_refused(runtime):
+    # The INSERT bypasses the ORM's defaults: an unset column must not become NULL.
+    now = utcnow()
+    partial = AuthSession(id=new_id(), user_id=new_id(), created_at=now, expires_at=now)
+    token = RefreshToken(id=new_id(), session_id=partial.id, token_hash="x" * 64)
+    with runtime.session_factory() as db, pytest.raises(ValueError, match="absolute_expires_at"):
+        repository.insert_session(db, partial, token)

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, inspect, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
 
 from auth.schemas import DeviceIn
 from shared.models import AuthSession, Device, RefreshToken
@@ -46,7 +47,7 @@ def insert_session(session: Session, auth_session: AuthSession, token: RefreshTo
 
 def _row(entity: AuthSession | RefreshToken) -> dict[str, Any]:
     # A column left unset would be written as NULL: the ORM's defaults don't run here.
-    unset = inspect(entity).unloaded
+    unset = instance_state(entity).unloaded
     if unset:
         raise ValueError(f"{type(entity).__name__} built without {', '.join(sorted(unset))}")
     return {column.key: getattr(entity, column.key) for column in entity.__table__.columns}

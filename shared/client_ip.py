@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,8 +19,13 @@ class ClientAddress:
 
 
 def parse_ip(value: str | None) -> IPAddress | None:
-    if not value:
-        return None
+    return _parse_ip(value) if value else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_ip(value: str) -> IPAddress | None:
+    """Remembered: every request parses its peer and its effective address, and a
+    deployment sees few distinct ones (addresses are immutable, so sharing is safe)."""
     try:
         address = ipaddress.ip_address(value.strip().strip("[]"))
     except ValueError:

@@ -30,6 +30,10 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # (method, route, status) -> its counter and histogram: `labels()` takes a lock
+        # and checks every value on each call. Bounded: HTTP methods, route templates
+        # ("unmatched" for any other path) and status codes are few.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,10 +53,19 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
-            LATENCY.labels(self.service, scope["method"], template).observe(
-                time.perf_counter() - start
+            count, latency = self._metrics(scope["method"], template, status)
+            count.inc()
+            latency.observe(time.perf_counter() - start)
+
+    def _metrics(self, method: str, template: str, status: int) -> tuple[Any, Any]:
+        series = self._series.get((method, template, status))
+        if series is None:
+            series = (
+                REQUESTS.labels(self.service, method, template, str(status)),
+                LATENCY.labels(self.service, method, template),
             )
+            self._series[(method, template, status)] = series
+        return series
 
 
 def ops_router(prefix: str) -> APIRouter:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import redis
@@ -29,7 +30,6 @@ from shared.client_ip import ClientAddress, IPNetwork, ip_allowed, resolve_clien
 from shared.errors import Forbidden, ServiceError, Unauthorized
 from shared.invalidation import Topic
 from shared.models import ApiKey, Application
-from shared.models.base import utcnow
 from shared.security.api_keys import hash_api_key, hashes_match, parse_prefix
 
 log = structlog.get_logger("pipeline")
@@ -79,16 +79,17 @@ class KeyUsage:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: dict[str, str] = {}
+        self._pending: dict[uuid.UUID, float] = {}
 
     def touch(self, key_id: uuid.UUID) -> None:
+        # Every app call passes here: the clock is read raw and formatted at the flush.
         with self._lock:
-            self._pending[str(key_id)] = utcnow().isoformat()
+            self._pending[key_id] = time.time()
 
     def drain(self) -> dict[str, str]:
         with self._lock:
             pending, self._pending = self._pending, {}
-        return pending
+        return {str(k): datetime.fromtimestamp(t, UTC).isoformat() for k, t in pending.items()}
 
 
 class AppPipeline:
@@ -217,13 +218,14 @@ class AppPipeline:
         details = {"method": request.method, "path": request.scope["path"], **ctx.details}
         if code:
             details["error"] = code
+        app_id = str(ctx.app.id)
         record = AuditRecord(
             type=EventType.API_CALL,
             outcome=outcome,
             actor_type="app",
-            actor_id=str(ctx.app.id),
+            actor_id=app_id,
             actor_name=ctx.app.name,
-            application_id=str(ctx.app.id),
+            application_id=app_id,
             subject_user_id=ctx.subject_user_id,
             effective_ip=ctx.client.effective_ip,
             forwarded_ip=ctx.client.forwarded_ip,

@@ -15,15 +15,28 @@ from tests.loops import in_new_loop
 
 
 class CountingClient:
-    """The real asyncio client, counting the pipelines (round trips) it is asked for."""
+    """The real asyncio client, counting the writes (round trips) made on its connections."""
 
     def __init__(self, client: redis.asyncio.Redis) -> None:
-        self.client = client
+        self.response_callbacks = client.response_callbacks
+        self.connection_pool = self
+        self._pool = client.connection_pool
         self.pipelines = 0
 
-    def pipeline(self, **options: Any) -> Any:
-        self.pipelines += 1
-        return self.client.pipeline(**options)
+    async def get_connection(self) -> Any:
+        connection = await self._pool.get_connection()
+        send = connection.send_packed_command
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.pipelines += 1
+            return await send(*args, **kwargs)
+
+        connection.send_packed_command = counted
+        return connection
+
+    async def release(self, connection: Any) -> None:
+        del connection.send_packed_command  # the connection's own method again
+        await self._pool.release(connection)
 
 
 def run(coroutine_factory: Any, runtime: Runtime) -> Any:

@@ -151,6 +151,7 @@ class Runtime:
             for _, stop in reversed(self._background):
                 stop()
             self.bus.stop()
+            self.passwords.stop()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -35,7 +35,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +90,11 @@ class PasswordHashing:
             _verify, self._parameters, self._dummy_hash, stored_hash, normalize_password(password)
         )
 
+    def stop(self) -> None:
+        """Stop this OS process's hashing processes (shared: call when the process's
+        services stop; the next call starts them again)."""
+        HASHING_POOL.stop()
+
 
 class HashingPool:
     """The hashing processes of this OS process (a forked child starts its own)."""
@@ -103,10 +108,32 @@ class HashingPool:
     def run(self, function: Callable[..., T], *args: object) -> T:
         executor = self._current()
         try:
-            return executor.submit(function, *args).result()
+            return self._submit(executor, function, *args).result()
         except BrokenProcessPool:
             self._discard(executor)
             return self._current().submit(function, *args).result()
+
+    def _submit(
+        self, executor: ProcessPoolExecutor, function: Callable[..., T], *args: object
+    ) -> Future[T]:
+        try:
+            return executor.submit(function, *args)
+        except RuntimeError:
+            if executor is self._executor:
+                raise
+            # `stop` shut it down after `_current` handed it out: take the next one.
+            return self._current().submit(function, *args)
+
+    def stop(self) -> None:
+        """Let the hashing processes finish what they hold and exit (the service is
+        stopping; the next call starts new ones). Their queues' semaphores are released
+        with them: a uvicorn worker that left them behind made its parent warn of
+        "leaked semaphore objects" at shutdown."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+            owned = self._owner == os.getpid()
+        if executor is not None and owned:
+            executor.shutdown(wait=True)
 
     def resize(self, processes: int | None) -> None:
         """Use `processes` hashing processes (None: one per usable CPU) from the next call on;

@@ -229,3 +229,55 @@ def test_one_hashing_process_per_cpu_the_service_may_use() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert pinned.stdout.strip() == "1"
+
+
+def test_stop_ends_the_hashing_processes_and_the_next_call_starts_new_ones(
+    hashing: PasswordHashing,
+) -> None:
+    stored = hashing.hash("correct horse battery staple")
+    stopped = HASHING_POOL.pids()
+    assert stopped
+    hashing.stop()
+    assert HASHING_POOL.pids() == []
+    assert gone(stopped, timeout=10)
+
+    assert hashing.verify(stored, "correct horse battery staple").ok
+    assert HASHING_POOL.pids()
+    assert set(HASHING_POOL.pids()).isdisjoint(stopped)
+
+
+def test_a_uvicorn_style_worker_leaves_no_semaphores_behind(tmp_path: Path) -> None:
+    """uvicorn `--workers` runs each worker as a spawned child; one that stopped its
+    runtime leaves nothing for the parent's resource tracker to warn about."""
+    script = (
+        "import multiprocessing\n"
+        "def worker():\n"
+        "    from shared.runtime import Runtime\n"
+        "    from shared.settings import Settings\n"
+        "    runtime = Runtime(Settings())\n"
+        "    runtime.start()\n"
+        "    runtime.passwords.hash('x' * 12)\n"
+        "    runtime.stop()\n"
+        "if __name__ == '__main__':\n"
+        "    child = multiprocessing.get_context('spawn').Process(target=worker)\n"
+        "    child.start()\n"
+        "    child.join()\n"
+        "    print(child.exitcode)\n"
+    )
+    path = tmp_path / "worker.py"
+    path.write_text(script)
+    ran = subprocess.run(
+        [sys.executable, str(path)],
+        env={
+            **os.environ,
+            "PYTHONPATH": str(Path.cwd()),
+            "IDENTITY_ENV": "test",
+            "IDENTITY_SECRET_KEY": secrets.token_hex(32),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path.cwd(),
+    )
+    assert ran.stdout.splitlines()[-1] == "0", ran.stderr  # the worker's exit code
+    assert "leaked semaphore" not in ran.stderr

@@ -18,8 +18,15 @@ class ClientAddress:
     remote_addr: str | None  # the TCP peer
 
 
+# The longest address text: IPv6 (45) with a zone (IFNAMSIZ) in brackets, with spaces.
+MAX_ADDRESS_TEXT = 80
+
+
 def parse_ip(value: str | None) -> IPAddress | None:
-    return _parse_ip(value) if value else None
+    # Anything longer is no address, and is not kept in the cache below.
+    if not value or len(value) > MAX_ADDRESS_TEXT:
+        return None
+    return _parse_ip(value)
 
 
 @functools.lru_cache(maxsize=4096)

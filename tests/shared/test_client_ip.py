@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from shared.client_ip import ip_allowed, normalize_network, resolve_client_ip
+from shared.client_ip import _parse_ip, ip_allowed, normalize_network, parse_ip, resolve_client_ip
 
 TRUSTED = [ipaddress.ip_network("10.255.0.0/16"), ipaddress.ip_network("fd00:aaaa::/32")]
 
@@ -74,6 +74,19 @@ def test_ipv4_mapped_ipv6_is_treated_as_ipv4() -> None:
     result = resolve_client_ip("::ffff:10.255.0.2", "::ffff:198.51.100.7", TRUSTED)
     assert result.remote_addr == "10.255.0.2"
     assert result.effective_ip == "198.51.100.7"
+
+
+def test_parsed_addresses_are_remembered_but_long_junk_is_not() -> None:
+    """Hops come from a trusted proxy's header; a megabyte of one is no address and
+    must not sit in the parse cache (4,096 entries of it would be gigabytes)."""
+    _parse_ip.cache_clear()
+    assert parse_ip("198.51.100.7") == ipaddress.ip_address("198.51.100.7")
+    assert parse_ip("198.51.100.7") is parse_ip("198.51.100.7")
+    assert parse_ip("[fe80::1%enp0s31f6-longname]") is not None  # a zone fits
+    junk = "1" * 1_000_000
+    assert parse_ip(junk) is None
+    assert resolve_client_ip("10.255.0.2", junk, TRUSTED).effective_ip == "10.255.0.2"
+    assert _parse_ip.cache_info().currsize == 3  # the two above and the peer, not the junk
 
 
 def test_unparsable_peer_has_no_effective_ip() -> None:

@@ -1,16 +1,20 @@
 """Where an auth endpoint spends its CPU: py-spy samples one auth worker under wrk load.
 
-    python bench/profile_auth.py [--endpoint session|login] [--seconds 15] [--top 25]
+    python bench/profile_auth.py [--endpoint session|login|refresh] [--seconds 15] [--top 25]
+                                 [--cpu-only] [--connections N]
 
 Serves auth with one uvicorn worker (so every sample is from the process
-under load), drives `GET /auth/session` (32 connections) or `POST /auth/login`
-(4 connections, rotating over the bench users) with wrk and records the worker
+under load), drives `GET /auth/session` (32 connections), `POST /auth/login`
+(4 connections, rotating over the bench users) or `POST /auth/token/refresh`
+(8 connections, a never-used token each time) with wrk and records the worker
 with `py-spy record --format raw` (collapsed stacks; argon2's C code shows as
 the Python frame that called it). Prints the functions with the most samples
 on the stack (inclusive) and at the top of it (self), as shares of all
-samples, beside the request rate of the same run and the CPU seconds each
-process used. Writes the collapsed stacks to `bench/out/<endpoint>-<date>.txt`,
-which flamegraph tools (and speedscope) read.
+samples, beside the request rate of the same run and the CPU each process
+used per request. Writes the collapsed stacks to
+`bench/out/<endpoint>-<date>.txt`, which flamegraph tools (and speedscope) read.
+`--cpu-only` leaves py-spy out (it slows the worker) and prints only the rate
+and the CPU per request: the figure to compare code before and after.
 
 Needs wrk and py-spy (`pip install -e '.[bench]'`); py-spy needs ptrace rights
 (root, or `kernel.yama.ptrace_scope=0`).
@@ -26,15 +30,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_auth import (
     LOGIN_SCRIPT,
     PASSWORD,
+    REFRESH_SCRIPT,
     USERS,
     lua,
     seed,
+    seed_refresh_tokens,
     session_headers,
     uvicorn_options,
     wrk,
@@ -50,6 +57,7 @@ from harness import (
 from tests.proc import cpu_seconds
 
 PROFILES = ROOT / "bench" / "out"
+REFRESH_TOKENS = 30_000  # more than 17 s of one worker's refreshes use
 
 
 def frame_name(frame: str) -> str:
@@ -94,54 +102,95 @@ def server_pids() -> dict[str, int]:
     return pids
 
 
-def run(endpoint: str, seconds: int, top: int) -> str:
+DEFAULT_CONNECTIONS = {"session": 32, "login": 4, "refresh": 8}
+
+
+@dataclass
+class Target:
+    """Where the auth worker serves and what the load may use there."""
+
+    base: str
+    db: str
+    app_id: str
+    user_id: str
+    key: str
+    scratch: Path
+
+
+def workload(endpoint: str, target: Target, threads: int) -> tuple[str, list[str]]:
+    """The URL and the wrk arguments that load `endpoint`."""
+    if endpoint == "session":
+        return target.base + "/auth/session", session_headers(target.base, target.key)
+    if endpoint == "login":
+        values = {"key": target.key, "users": USERS, "password": PASSWORD}
+        script = lua(LOGIN_SCRIPT % values, target.scratch, "login.lua")
+        return target.base + "/auth/login", ["-s", script]
+    # Tokens of their own for each call: a used one would be answered as a client's retry.
+    tokens = target.scratch / f"refresh_{len(list(target.scratch.glob('refresh_*')))}.txt"
+    seeded = seed_refresh_tokens(target.db, target.app_id, target.user_id, REFRESH_TOKENS)
+    tokens.write_text("\n".join(seeded))
+    values = {"path": tokens, "threads": threads, "key": target.key}
+    script = lua(REFRESH_SCRIPT % values, target.scratch, tokens.stem + ".lua")
+    return target.base + "/auth/token/refresh", ["-s", script]
+
+
+def run(endpoint: str, seconds: int, top: int, cpu_only: bool, connections: int | None) -> str:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     py_spy = Path(sys.executable).parent / "py-spy"
-    if not py_spy.exists():
+    if not cpu_only and not py_spy.exists():
         raise SystemExit("py-spy is not installed (pip install -e '.[bench]')")
+    connections = connections or DEFAULT_CONNECTIONS[endpoint]
+    threads = min(2, connections)
     with tempfile.TemporaryDirectory() as tmp, scratch_database() as (db, url), redis_prefix() as p:
-        _, _, key = seed(db, USERS)
+        app_id, user_id, key = seed(db, USERS)
         env = service_env(
             "auth", url, p, environment="production", secret_key=secrets.token_hex(32)
         )
         options = uvicorn_options(ROOT / "services" / "auth", 1)
         with serve_app("auth.main:app", env, "/auth/healthz", options) as (base, process):
             # Signs in once either way: the login profile then starts with warm caches.
-            session_args = session_headers(base, key)
-            if endpoint == "session":
-                target, connections, args = base + "/auth/session", 32, session_args
-            else:
-                target, connections = base + "/auth/login", 4
-                values = {"key": key, "users": USERS, "password": PASSWORD}
-                args = ["-s", lua(LOGIN_SCRIPT % values, Path(tmp), "login.lua")]
-            wrk(target, 2, connections, 2, args)  # warm: caches filled, connections open
+            session_headers(base, key)
+            where = Target(base, db, app_id, user_id, key, Path(tmp))
+            url, args = workload(endpoint, where, threads)
+            wrk(url, 2, connections, threads, args)  # warm: caches filled, connections open
+            url, args = workload(endpoint, where, threads)
             raw = Path(tmp) / "stacks.txt"
             pids = {"auth worker": process.pid, **server_pids()}
             cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            recorder = subprocess.Popen(
-                [
-                    *(str(py_spy), "record", "--pid", str(process.pid), "--rate", "250", "--gil"),
-                    *("--duration", str(seconds), "--format", "raw", "--output", str(raw)),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            result = wrk(target, seconds, connections, 2, args)
+            recorder = None
+            if not cpu_only:
+                recorder = subprocess.Popen(
+                    [
+                        *(str(py_spy), "record", "--pid", str(process.pid), "--rate", "250"),
+                        *("--gil", "--duration", str(seconds), "--format", "raw"),
+                        *("--output", str(raw)),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            result = wrk(url, seconds, connections, threads, args)
             cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
-            recorder.wait(timeout=seconds + 30)
-        collapsed = raw.read_text()
+            if recorder:
+                recorder.wait(timeout=seconds + 30)
+        collapsed = "" if cpu_only else raw.read_text()
+    served = result.rate * seconds
+    used = ", ".join(f"{name} {1000 * value / served:.2f} ms" for name, value in cpu.items())
+    summary = (
+        f"{endpoint}: 1 uvicorn worker, wrk {connections} connections for {seconds} s"
+        f"{'' if cpu_only else ' (py-spy attached, which slows it)'}: {result.rate:,.0f} req/s,"
+        f" p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, {result.errors} non-2xx;"
+        f" CPU per request: {used}"
+    )
+    if cpu_only:
+        return summary
     PROFILES.mkdir(exist_ok=True)
     saved = PROFILES / f"{endpoint}-{datetime.now(UTC):%Y%m%dT%H%M}.txt"
     saved.write_text(collapsed)
     total, inclusive, own = summarise(collapsed, top)
-    used = ", ".join(f"{name} {value:.1f} s" for name, value in cpu.items())
     return "\n\n".join(
         [
-            f"{endpoint}: 1 uvicorn worker, wrk {connections} connections for {seconds} s"
-            f" (py-spy attached, which slows it): {result.rate:,.0f} req/s,"
-            f" p50 {result.p50_ms} ms, p99 {result.p99_ms} ms; CPU used: {used};"
-            f" {total:,} samples, stacks in {saved.relative_to(ROOT)}",
+            f"{summary}; {total:,} samples, stacks in {saved.relative_to(ROOT)}",
             report(total, inclusive, "on the stack (inclusive)"),
             report(total, own, "at the top of the stack (self)"),
         ]
@@ -150,11 +199,13 @@ def run(endpoint: str, seconds: int, top: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--endpoint", choices=["session", "login"], default="session")
+    parser.add_argument("--endpoint", choices=["session", "login", "refresh"], default="session")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--cpu-only", action="store_true", help="no py-spy: rate and CPU only")
+    parser.add_argument("--connections", type=int, help="wrk connections (default: by endpoint)")
     args = parser.parse_args()
-    print(run(args.endpoint, args.seconds, args.top))
+    print(run(args.endpoint, args.seconds, args.top, args.cpu_only, args.connections))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
+from shared.models import UserAccount
 from shared.tokens import CONSOLE_AUDIENCE
 from tests.auth.support import PASSWORD, error_of
 from tests.factories import make_user
@@ -92,6 +94,22 @@ def test_console_refresh_and_logout(auth_client, directory_client, console_admin
     out = auth_client.post("/auth/admin/logout", headers={"Authorization": f"Bearer {access}"})
     assert out.json() == {"revoked": True}
     assert error_of(_admin_api(directory_client, access)) == (401, "session_revoked")
+
+
+def test_a_demoted_administrator_cannot_refresh_the_console_session(
+    auth_client, console_admin, runtime
+):
+    tokens = auth_client.post(
+        "/auth/admin/login", json={"login": console_admin["email"], "password": PASSWORD}
+    ).json()
+    # Straight in the database, so the refresh itself must notice.
+    with runtime.session_factory() as db:
+        db.execute(update(UserAccount).values(is_admin=False))
+        db.commit()
+    refreshed = auth_client.post(
+        "/auth/admin/token/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert error_of(refreshed) == (401, "session_revoked")
 
 
 def test_app_refresh_tokens_do_not_work_on_the_console(auth_client, caller, member):

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from auth.accounts import iso
+from auth.sessions.tokens import hash_refresh_token
 from shared.audit import EventType
 from shared.models import Assignment, AuthSession, RefreshToken
 from shared.models.base import utcnow
@@ -31,6 +33,36 @@ def test_refresh_rotates_the_pair(caller, tokens, runtime):
     with runtime.session_factory() as db:
         stored = db.scalars(select(RefreshToken.token_hash)).all()
     assert tokens["refresh_token"] not in stored and fresh["refresh_token"] not in stored
+
+
+def test_rotation_links_the_tokens_and_moves_the_session_on(caller, tokens, member, runtime):
+    session_id = uuid.UUID(tokens["session"]["session_id"])
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    with runtime.session_factory() as db:
+        db.execute(update(AuthSession).values(last_seen_at=an_hour_ago, expires_at=utcnow()))
+        db.commit()
+    fresh = caller.refresh(tokens["refresh_token"]).json()
+    with runtime.session_factory() as db:
+        stored = db.get(AuthSession, session_id)
+        used = db.scalars(
+            select(RefreshToken).where(
+                RefreshToken.token_hash == hash_refresh_token(tokens["refresh_token"])
+            )
+        ).one()
+        new = db.scalars(
+            select(RefreshToken).where(
+                RefreshToken.token_hash == hash_refresh_token(fresh["refresh_token"])
+            )
+        ).one()
+    assert stored.last_seen_at > an_hour_ago + timedelta(minutes=59)
+    assert stored.expires_at > utcnow() + timedelta(days=1)
+    assert used.used_at is not None and used.replaced_by_id == new.id
+    assert new.session_id == session_id and new.used_at is None
+    assert new.expires_at == stored.expires_at
+    assert fresh["session"]["expires_at"] == iso(stored.expires_at)
+    assert fresh["user"] == {key: member[key] for key in fresh["user"]}
+    (event,) = audit_events(runtime, EventType.TOKEN_REFRESHED)
+    assert event.details["session_id"] == str(session_id)
 
 
 def test_a_retry_within_the_grace_window_gets_the_same_pair(caller, tokens):

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 
 from auth.schemas import DeviceIn
-from shared.models import AuthSession, Device, RefreshToken
+from shared.models import Assignment, AuthSession, Device, RefreshToken, UserAccount
 
 
 def upsert_device(session: Session, user_id: uuid.UUID, device: DeviceIn, now: datetime) -> Device:
@@ -41,8 +42,8 @@ def insert_session(session: Session, auth_session: AuthSession, token: RefreshTo
     so every column, the ids included, must be set when they are built.
     """
     connection = session.connection()
-    connection.execute(insert(AuthSession), [_row(auth_session)])
-    connection.execute(insert(RefreshToken), [_row(token)])
+    connection.execute(_INSERT_SESSION, [_row(auth_session)])
+    connection.execute(_INSERT_REFRESH, [_row(token)])
 
 
 def _row(entity: AuthSession | RefreshToken) -> dict[str, Any]:
@@ -53,13 +54,105 @@ def _row(entity: AuthSession | RefreshToken) -> dict[str, Any]:
     return {column.key: getattr(entity, column.key) for column in entity.__table__.columns}
 
 
-def find_refresh(session: Session, token_hash: str) -> tuple[RefreshToken, AuthSession] | None:
-    row = session.execute(
-        select(RefreshToken, AuthSession)
-        .join(AuthSession, AuthSession.id == RefreshToken.session_id)
-        .where(RefreshToken.token_hash == token_hash)
-    ).first()
-    return (row[0], row[1]) if row else None
+@dataclass(frozen=True, slots=True)
+class FoundRefresh:
+    """A refresh token with its session and the session's user, read in one query.
+
+    The objects are transient (not in the ORM session): changes to them are
+    not written; the writes here are explicit statements.
+    """
+
+    token: RefreshToken
+    session: AuthSession
+    user: UserAccount | None
+    assigned: bool  # the user is assigned to the session's application
+
+
+_TOKEN_COLUMNS = (RefreshToken.id, RefreshToken.expires_at, RefreshToken.used_at)
+_SESSION_COLUMNS = (
+    AuthSession.id,
+    AuthSession.user_id,
+    AuthSession.application_id,
+    AuthSession.created_at,
+    AuthSession.expires_at,
+    AuthSession.absolute_expires_at,
+    AuthSession.revoked_at,
+)
+_USER_COLUMNS = (
+    UserAccount.id,
+    UserAccount.name,
+    UserAccount.email,
+    UserAccount.mobile_number,
+    UserAccount.emp_id,
+    UserAccount.status,
+    UserAccount.is_admin,
+    UserAccount.updated_at,
+    UserAccount.sync_hash,
+)
+
+
+# Built once: building a statement and its cache key costs about as much CPU as
+# running it. The hot paths run them on the transaction's connection (Core), past
+# the ORM's per-statement work.
+_FIND_REFRESH = (
+    select(
+        *_TOKEN_COLUMNS,
+        *_SESSION_COLUMNS,
+        *_USER_COLUMNS,
+        exists().where(
+            Assignment.user_id == AuthSession.user_id,
+            Assignment.application_id == AuthSession.application_id,
+        ),
+    )
+    .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+    .outerjoin(UserAccount, UserAccount.id == AuthSession.user_id)
+    .where(RefreshToken.token_hash == bindparam("token_hash"))
+)
+_CONSUME_REFRESH = (
+    update(RefreshToken)
+    .where(RefreshToken.id == bindparam("token_id"), RefreshToken.used_at.is_(None))
+    .values(
+        used_at=bindparam("used_at_now", type_=RefreshToken.used_at.type),
+        replaced_by_id=bindparam("replacement_id", type_=RefreshToken.replaced_by_id.type),
+    )
+)
+_EXTEND_SESSION = (
+    update(AuthSession)
+    .where(AuthSession.id == bindparam("session_id_now"))
+    .values(
+        expires_at=bindparam("expires_at_now", type_=AuthSession.expires_at.type),
+        last_seen_at=bindparam("last_seen_now", type_=AuthSession.last_seen_at.type),
+    )
+)
+_INSERT_SESSION = insert(AuthSession)
+_INSERT_REFRESH = insert(RefreshToken)
+
+
+def find_refresh(session: Session, token_hash: str) -> FoundRefresh | None:
+    """Refresh's hot path: one query, and only the columns it uses.
+
+    pymysql decodes a descriptor for every column of a result in Python, so
+    three ORM loads of whole rows cost more than the round trips themselves.
+    """
+    row = session.connection().execute(_FIND_REFRESH, {"token_hash": token_hash}).first()
+    if row is None:
+        return None
+    values = iter(row)
+    token_values = _taken(_TOKEN_COLUMNS, values)
+    auth_session = AuthSession(**_taken(_SESSION_COLUMNS, values))
+    token = RefreshToken(**token_values, session_id=auth_session.id, token_hash=token_hash)
+    user_values = _taken(_USER_COLUMNS, values)
+    user = UserAccount(**user_values) if user_values["id"] is not None else None
+    return FoundRefresh(token, auth_session, user, bool(next(values)))
+
+
+def _taken(columns: tuple[Any, ...], values: Iterator[Any]) -> dict[str, Any]:
+    return {column.key: next(values) for column in columns}
+
+
+def refresh_used_at(session: Session, token_id: uuid.UUID) -> datetime | None:
+    """When a refresh token was used, as committed now (after losing a race for it)."""
+    return session.scalar(select(RefreshToken.used_at).where(RefreshToken.id == token_id))
 
 
 def consume_refresh(
@@ -70,13 +163,23 @@ def consume_refresh(
     The row lock makes the others wait for the winner's commit; they then see
     `used_at` set and match nothing.
     """
-    result = session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
-        .values(used_at=now, replaced_by_id=replaced_by)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    params = {"token_id": token_id, "used_at_now": now, "replacement_id": replaced_by}
+    result = session.connection().execute(_CONSUME_REFRESH, params)
+    return bool(result.rowcount)
+
+
+def extend_session(
+    session: Session,
+    session_id: uuid.UUID,
+    expires_at: datetime,
+    now: datetime,
+    token: RefreshToken,
+) -> None:
+    """A rotation's writes: the session lives on until `expires_at` with its new token."""
+    connection = session.connection()
+    params = {"session_id_now": session_id, "expires_at_now": expires_at, "last_seen_now": now}
+    connection.execute(_EXTEND_SESSION, params)
+    connection.execute(_INSERT_REFRESH, [_row(token)])
 
 
 def live_session_ids(

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from auth.accounts import is_assigned, user_payload
+from auth.accounts import user_payload
 from auth.cache import SessionCache
 from auth.context import SignInContext
 from auth.errors import (
@@ -98,12 +98,13 @@ def issue_token_pair(
     return token_response(runtime, auth_session, user, ctx.audience, plaintext, now)
 
 
-def _still_allowed(session: Session, user: UserAccount | None, auth_session: AuthSession) -> bool:
+def _still_allowed(found: repository.FoundRefresh) -> bool:
+    user = found.user
     if user is None or user.status != "active":
         return False
-    if auth_session.application_id is None:
+    if found.session.application_id is None:
         return user.is_admin
-    return is_assigned(session, user.id, auth_session.application_id)
+    return found.assigned
 
 
 def _grace_key(runtime: Runtime, token_hash: str) -> str:
@@ -114,9 +115,9 @@ def refresh_token_pair(
     session: Session, runtime: Runtime, ctx: SignInContext, plaintext: str
 ) -> dict[str, Any]:
     found = repository.find_refresh(session, hash_refresh_token(plaintext))
-    if found is None or found[1].application_id != ctx.application_id:
+    if found is None or found.session.application_id != ctx.application_id:
         raise InvalidRefreshToken()
-    token, auth_session = found
+    token, auth_session = found.token, found.session
     if auth_session.revoked_at is not None:
         raise SessionRevoked()
     now = utcnow()
@@ -125,8 +126,9 @@ def refresh_token_pair(
             raise RefreshTokenExpired()
         replacement_id = new_id()
         if repository.consume_refresh(session, token.id, now, replacement_id):
-            return _rotate(session, runtime, ctx, auth_session, token, replacement_id, now)
-        session.refresh(token)  # lost the race: read what the winner committed
+            return _rotate(session, runtime, ctx, found, replacement_id, now)
+        # Lost the race: read what the winner committed.
+        token.used_at = repository.refresh_used_at(session, token.id)
     return _replayed(session, runtime, ctx, auth_session, token, now)
 
 
@@ -134,39 +136,38 @@ def _rotate(
     session: Session,
     runtime: Runtime,
     ctx: SignInContext,
-    auth_session: AuthSession,
-    used: RefreshToken,
+    found: repository.FoundRefresh,
     replacement_id: uuid.UUID,
     now: datetime,
 ) -> dict[str, Any]:
     settings = runtime.settings
-    user = session.get(UserAccount, auth_session.user_id)
-    if user is None or not _still_allowed(session, user, auth_session):
+    auth_session, user = found.session, found.user
+    if user is None or not _still_allowed(found):
         session.rollback()
         revoke_now(runtime, auth_session.user_id, [auth_session.id], "user_not_allowed")
         raise SessionRevoked()
-    auth_session.expires_at = min(
+    expires_at = min(
         now + timedelta(seconds=settings.refresh_token_ttl_seconds),
         auth_session.absolute_expires_at,
     )
-    auth_session.last_seen_at = now
     plaintext, token_hash = new_refresh_token()
-    session.add(
-        RefreshToken(
-            id=replacement_id,
-            session_id=auth_session.id,
-            token_hash=token_hash,
-            created_at=now,
-            expires_at=auth_session.expires_at,
-        )
+    replacement = RefreshToken(
+        id=replacement_id,
+        session_id=auth_session.id,
+        token_hash=token_hash,
+        created_at=now,
+        expires_at=expires_at,
+        used_at=None,
+        replaced_by_id=None,
     )
-    session.flush()
+    repository.extend_session(session, auth_session.id, expires_at, now, replacement)
+    auth_session.expires_at, auth_session.last_seen_at = expires_at, now  # as now stored
     response = token_response(runtime, auth_session, user, ctx.audience, plaintext, now)
     if settings.refresh_reuse_grace_seconds:
         # Written before commit: a concurrent duplicate waits on our row lock, and
         # must find the answer the moment it gets through.
         runtime.redis.set(
-            _grace_key(runtime, used.token_hash),
+            _grace_key(runtime, found.token.token_hash),
             runtime.box.encrypt(orjson.dumps(response).decode()),
             ex=settings.refresh_reuse_grace_seconds,
         )
@@ -227,8 +228,8 @@ def logout(
     if refresh_token:
         found = repository.find_refresh(session, hash_refresh_token(refresh_token))
         # Another application's token is not this caller's to end: treat it as unknown.
-        if found is not None and found[1].application_id == ctx.application_id:
-            target = found[1]
+        if found is not None and found.session.application_id == ctx.application_id:
+            target = found.session
     elif bearer:
         verified = runtime.tokens.verify(bearer, audience=ctx.audience)
         try:

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from auth.errors import NotAssigned, UserDisabled, UserNotFound
@@ -31,8 +31,28 @@ def parse_login_field(value: str, default_region: str) -> Login:
         ) from exc
 
 
+def _by_login(column: Any, application: bool) -> Any:
+    """The user with this login and, for an application, whether they are assigned to it."""
+    if not application:
+        return select(UserAccount).where(column == bindparam("login"))
+    assigned = exists().where(
+        Assignment.user_id == UserAccount.id,
+        Assignment.application_id == bindparam("application_id"),
+    )
+    return select(UserAccount, assigned).where(column == bindparam("login"))
+
+
+# Built once (sign-in's hot path): building a statement and its cache key each time
+# cost about as much CPU as running it.
+_USER_BY_LOGIN = {
+    (kind, application): _by_login(column, application)
+    for kind, column in (("email", UserAccount.email), ("mobile_number", UserAccount.mobile_number))
+    for application in (False, True)
+}
+
+
 def find_user(session: Session, login: Login) -> UserAccount | None:
-    return session.scalar(select(UserAccount).where(_login_column(login) == login.value))
+    return session.scalar(_USER_BY_LOGIN[login.kind, False], {"login": login.value})
 
 
 def find_user_for_app(
@@ -42,16 +62,9 @@ def find_user_for_app(
     query (sign-in's hot path); pass the flag on to `require_app_user`."""
     if application_id is None:
         return find_user(session, login), False
-    assigned = exists().where(
-        Assignment.user_id == UserAccount.id, Assignment.application_id == application_id
-    )
-    query = select(UserAccount, assigned).where(_login_column(login) == login.value)
-    row = session.execute(query).first()
+    params = {"login": login.value, "application_id": application_id}
+    row = session.execute(_USER_BY_LOGIN[login.kind, True], params).first()
     return (row[0], bool(row[1])) if row else (None, False)
-
-
-def _login_column(login: Login) -> Any:
-    return UserAccount.email if login.kind == "email" else UserAccount.mobile_number
 
 
 def is_assigned(session: Session, user_id: uuid.UUID, application_id: uuid.UUID) -> bool:

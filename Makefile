@@ -35,6 +35,7 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	MYPYPATH=bench $(BIN)/mypy bench
 
 ## make test: everything CI runs (needs MariaDB on 127.0.0.1:3306 and Redis on 127.0.0.1:6379)
 test: check chromium

@@ -253,7 +253,8 @@ def settle(threshold: float = 0.15, longest: float = 90.0) -> float:
 
 
 class HasRate(Protocol):
-    rate: float
+    @property
+    def rate(self) -> float: ...
 
 
 R = TypeVar("R", bound=HasRate)

@@ -127,7 +127,7 @@ def refresh_token_pair(
         replacement_id = new_id()
         if repository.consume_refresh(session, token.id, now, replacement_id):
             return _rotate(session, runtime, ctx, found, replacement_id, now)
-        # Lost the race to a duplicate that used it just now: `used_at` stays None here.
+        # Lost the race to a duplicate that used it just now: answered as a retry below.
     return _replayed(session, runtime, ctx, auth_session, token, now)
 
 

@@ -34,6 +34,10 @@ def upsert_device(session: Session, user_id: uuid.UUID, device: DeviceIn, now: d
     return found
 
 
+_INSERT_SESSION = insert(AuthSession)
+_INSERT_REFRESH = insert(RefreshToken)
+
+
 def insert_session(session: Session, auth_session: AuthSession, token: RefreshToken) -> None:
     """A new session and its first refresh token, as two plain INSERTs in the transaction.
 
@@ -124,8 +128,6 @@ _EXTEND_SESSION = (
         last_seen_at=bindparam("last_seen_now", type_=AuthSession.last_seen_at.type),
     )
 )
-_INSERT_SESSION = insert(AuthSession)
-_INSERT_REFRESH = insert(RefreshToken)
 
 
 def find_refresh(session: Session, token_hash: str) -> FoundRefresh | None:

@@ -36,7 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from bench_auth import LOGIN_SCRIPT, PASSWORD, REFRESH_SCRIPT, seed_refresh_tokens
+from bench_auth import (
+    LOGIN_SCRIPT,
+    OTP_LIMITS_LIFTED,
+    OTP_SCRIPT,
+    PASSWORD,
+    REFRESH_SCRIPT,
+    seed_refresh_tokens,
+)
 from harness import (
     PACED_SCRIPT,
     REDIS_URL,
@@ -70,16 +77,6 @@ app = FastAPI()
 @app.get("/hello/readyz")
 async def hello() -> dict[str, str]:
     return {"message": "Hello World"}
-"""
-
-OTP_SCRIPT = """
-local n = 0
-function request()
-  n = n + 1
-  local body = '{"login":"bench' .. (n %% %(users)d) .. '@example.com"}'
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
-    ["X-Auth-Service-Key"] = "%(key)s"}, body)
-end
 """
 
 
@@ -133,10 +130,7 @@ def stack_config(
         "IDENTITY_SECRET_KEY": secrets.token_urlsafe(48),
         "IDENTITY_SETUP_TOKEN": SETUP_TOKEN,
         "IDENTITY_LOG_LEVEL": "WARNING",
-        # OTP requests rotate over the users far faster than a person asks for codes.
-        "IDENTITY_OTP_RESEND_COOLDOWN_SECONDS": "0",
-        "IDENTITY_OTP_HOURLY_CAP_PER_LOGIN": "1000",
-        "IDENTITY_OTP_HOURLY_CAP_PER_IP": "100000",
+        **OTP_LIMITS_LIFTED,
     }
     return StackConfig(
         run_dir=run_dir,

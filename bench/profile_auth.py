@@ -1,12 +1,14 @@
 """Where an auth endpoint spends its CPU: py-spy samples one auth worker under wrk load.
 
-    python bench/profile_auth.py [--endpoint session|login|refresh] [--seconds 15] [--top 25]
+    python bench/profile_auth.py [--endpoint session|login|refresh|otp] [--seconds 15] [--top 25]
                                  [--cpu-only] [--connections N]
 
 Serves auth with one uvicorn worker (so every sample is from the process
 under load), drives `GET /auth/session` (32 connections), `POST /auth/login`
-(4 connections, rotating over the bench users) or `POST /auth/token/refresh`
-(8 connections, a never-used token each time) with wrk and records the worker
+(4 connections, rotating over the bench users), `POST /auth/token/refresh`
+(8 connections, a never-used token each time) or `POST /auth/otp/request`
+(8 connections, rotating over the users; the resend cool-down and hourly caps
+lifted, the codes queued for a Celery worker that is not running) with wrk and records the worker
 with `py-spy record --format raw` (collapsed stacks; argon2's C code shows as
 the Python frame that called it). Prints the functions with the most samples
 on the stack (inclusive) and at the top of it (self), as shares of all
@@ -36,6 +38,8 @@ from pathlib import Path
 
 from bench_auth import (
     LOGIN_SCRIPT,
+    OTP_LIMITS_LIFTED,
+    OTP_SCRIPT,
     PASSWORD,
     REFRESH_SCRIPT,
     USERS,
@@ -102,7 +106,7 @@ def server_pids() -> dict[str, int]:
     return pids
 
 
-DEFAULT_CONNECTIONS = {"session": 32, "login": 4, "refresh": 8}
+DEFAULT_CONNECTIONS = {"session": 32, "login": 4, "refresh": 8, "otp": 8}
 
 
 @dataclass
@@ -125,6 +129,9 @@ def workload(endpoint: str, target: Target, threads: int) -> tuple[str, list[str
         values = {"key": target.key, "users": USERS, "password": PASSWORD}
         script = lua(LOGIN_SCRIPT % values, target.scratch, "login.lua")
         return target.base + "/auth/login", ["-s", script]
+    if endpoint == "otp":
+        script = lua(OTP_SCRIPT % {"key": target.key, "users": USERS}, target.scratch, "otp.lua")
+        return target.base + "/auth/otp/request", ["-s", script]
     # Tokens of their own for each call: a used one would be answered as a client's retry.
     tokens = target.scratch / f"refresh_{len(list(target.scratch.glob('refresh_*')))}.txt"
     seeded = seed_refresh_tokens(target.db, target.app_id, target.user_id, REFRESH_TOKENS)
@@ -147,6 +154,7 @@ def run(endpoint: str, seconds: int, top: int, cpu_only: bool, connections: int 
         env = service_env(
             "auth", url, p, environment="production", secret_key=secrets.token_hex(32)
         )
+        env.update(OTP_LIMITS_LIFTED)
         options = uvicorn_options(ROOT / "services" / "auth", 1)
         with serve_app("auth.main:app", env, "/auth/healthz", options) as (base, process):
             # Signs in once either way: the login profile then starts with warm caches.
@@ -199,7 +207,7 @@ def run(endpoint: str, seconds: int, top: int, cpu_only: bool, connections: int 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--endpoint", choices=["session", "login", "refresh"], default="session")
+    parser.add_argument("--endpoint", choices=sorted(DEFAULT_CONNECTIONS), default="session")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--cpu-only", action="store_true", help="no py-spy: rate and CPU only")

@@ -183,7 +183,7 @@ def run(endpoint: str, seconds: int, top: int, cpu_only: bool, connections: int 
                 recorder.wait(timeout=seconds + 30)
         collapsed = "" if cpu_only else raw.read_text()
     served = result.rate * seconds
-    used = ", ".join(f"{name} {1000 * value / served:.2f} ms" for name, value in cpu.items())
+    used = ", ".join(f"{name} {1000 * value / served:.3f} ms" for name, value in cpu.items())
     summary = (
         f"{endpoint}: 1 uvicorn worker, wrk {connections} connections for {seconds} s"
         f"{'' if cpu_only else ' (py-spy attached, which slows it)'}: {result.rate:,.0f} req/s,"

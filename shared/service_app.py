@@ -48,6 +48,10 @@ def create_service_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        # The services report through Prometheus (/metrics) and JSON logs. FastAPI's native
+        # OpenTelemetry would ask the global providers on every request whether it is
+        # configured; with only the API package installed it never is.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         openapi_url=f"{ops_prefix}/openapi.json",
         docs_url=f"{ops_prefix}/docs",
         redoc_url=None,

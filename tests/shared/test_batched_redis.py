@@ -103,6 +103,48 @@ def test_one_failing_command_fails_only_its_own_caller(runtime: Runtime):
     assert values == ["1", "not a list"]
 
 
+def test_a_command_redis_cannot_take_fails_only_its_own_caller(runtime: Runtime):
+    key = runtime.keys("batch-test", "typed")
+
+    async def scenario(client: redis.asyncio.Redis) -> tuple[list[Any], int]:
+        counting = CountingClient(client)
+        batched = BatchedRedis(counting)  # type: ignore[arg-type]
+        outcomes = await asyncio.gather(
+            batched.execute("SET", key, "1"),
+            batched.execute("SET", runtime.keys("batch-test", "none"), None),
+            batched.execute("INCRBY", key, 2),
+            return_exceptions=True,
+        )
+        return outcomes, counting.pipelines
+
+    (first, bad, third), pipelines = run(scenario, runtime)
+    assert first is True and third == 3
+    assert isinstance(bad, redis.DataError)
+    assert pipelines == 1  # the others still went together
+    assert runtime.redis.get(runtime.keys("batch-test", "none")) is None
+
+
+def test_commands_are_sent_as_the_client_itself_would_pack_them(runtime: Runtime):
+    stream = runtime.keys("batch-test", "packed")
+    text = "ünïcode ✓ and spaces"
+
+    async def scenario(client: redis.asyncio.Redis) -> list[Any]:
+        batched = BatchedRedis(client)
+        return await asyncio.gather(
+            batched.xadd(stream, {"text": text, "bytes": b"\x00\xff raw", "n": 7, "f": 1.5}),
+            batched.execute("SET", runtime.keys("batch-test", "k"), text),
+            batched.mget([runtime.keys("batch-test", "k"), runtime.keys("batch-test", "nil")]),
+        )
+
+    _, stored, values = run(scenario, runtime)
+    assert stored is True
+    assert values == [text, None]
+    raw = redis.Redis.from_url(runtime.settings.redis_url)  # bytes, not decoded
+    [(_, fields)] = raw.xrange(stream)
+    raw.close()
+    assert fields == {b"text": text.encode(), b"bytes": b"\x00\xff raw", b"n": b"7", b"f": b"1.5"}
+
+
 def test_with_redis_unreachable_every_waiting_caller_gets_the_error_and_it_recovers(
     runtime: Runtime,
 ):

@@ -72,7 +72,7 @@ bench-auth: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/bench_auth.py
 
-## make profile: py-spy profile of one auth worker under wrk (ENDPOINT=session, login, refresh or otp)
+## make profile: py-spy profile of one auth worker under wrk (ENDPOINT=session, login, refresh, otp or otp-verify)
 ENDPOINT ?= session
 .PHONY: profile
 profile: $(STAMP)

@@ -30,6 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import orjson
 from argon2 import PasswordHasher, Type
 from harness import (
     PACED_SCRIPT,
@@ -96,25 +97,30 @@ OTP_LIMITS_LIFTED = {
     "IDENTITY_OTP_HOURLY_CAP_PER_IP": "100000",
 }
 
-# Each wrk thread walks its own slice of a file of never-used refresh tokens.
-REFRESH_SCRIPT = """
-local tokens = {}
-for line in io.lines("%(path)s") do tokens[#tokens + 1] = line end
+# Each wrk thread walks its own slice of a file of request bodies, one per line, each
+# good once (never-used refresh tokens, codes waiting to be verified).
+BODIES_SCRIPT = """
+local bodies = {}
+for line in io.lines("%(path)s") do bodies[#bodies + 1] = line end
 local counter, threads = 1, {}
 function setup(thread)
   thread:set("id", counter); counter = counter + 1; table.insert(threads, thread)
 end
 function init(args)
-  local per = math.floor(#tokens / %(threads)d)
+  local per = math.floor(#bodies / %(threads)d)
   first = (id - 1) * per; index = 0; span = per
 end
 function request()
   index = (index %% span) + 1
-  local body = '{"refresh_token":"' .. tokens[first + index] .. '"}'
   return wrk.format("POST", nil, {["Content-Type"] = "application/json",
-    ["X-Auth-Service-Key"] = "%(key)s"}, body)
+    ["X-Auth-Service-Key"] = "%(key)s"}, bodies[first + index])
 end
 """
+
+
+def refresh_bodies(tokens: list[str]) -> str:
+    """BODIES_SCRIPT's file for `POST /auth/token/refresh`."""
+    return "\n".join(orjson.dumps({"refresh_token": token}).decode() for token in tokens)
 
 
 @dataclass
@@ -298,7 +304,8 @@ def run(seconds: int, workers: int) -> list[Result]:
         scratch = Path(tmp)
         app_id, user_id, key = seed(db, USERS)
         refresh_file = scratch / "refresh_tokens.txt"
-        refresh_file.write_text("\n".join(seed_refresh_tokens(db, app_id, user_id, REFRESH_TOKENS)))
+        tokens = seed_refresh_tokens(db, app_id, user_id, REFRESH_TOKENS)
+        refresh_file.write_text(refresh_bodies(tokens))
         (scratch / "hello_app.py").write_text(HELLO_APP)
         env = service_env(
             "auth", url, prefix, environment="production", secret_key=secrets.token_urlsafe(48)
@@ -343,7 +350,7 @@ def run(seconds: int, workers: int) -> list[Result]:
             login.label, login.baseline = "POST /auth/login", raw.label
 
             script = lua(
-                REFRESH_SCRIPT % {"path": refresh_file, "threads": threads, "key": key},
+                BODIES_SCRIPT % {"path": refresh_file, "threads": threads, "key": key},
                 scratch,
                 "refresh.lua",
             )

@@ -37,11 +37,12 @@ from typing import Any
 
 import httpx
 from bench_auth import (
+    BODIES_SCRIPT,
     LOGIN_SCRIPT,
     OTP_LIMITS_LIFTED,
     OTP_SCRIPT,
     PASSWORD,
-    REFRESH_SCRIPT,
+    refresh_bodies,
     seed_refresh_tokens,
 )
 from harness import (
@@ -212,7 +213,7 @@ def refresh_args(bench: Bench, key: str, files: list[Path], threads: list[int]) 
     """A wrk script per run over its own file of never-used tokens (a reused one revokes)."""
     return [
         bench.lua(
-            f"refresh{i}.lua", REFRESH_SCRIPT % {"path": path, "threads": threads[i], "key": key}
+            f"refresh{i}.lua", BODIES_SCRIPT % {"path": path, "threads": threads[i], "key": key}
         )
         for i, path in enumerate(files)
     ]
@@ -258,7 +259,7 @@ def measure(bench: Bench, db: str, users: int, tail_rounds: int) -> tuple[list[R
     for i in range(1 + replicas):
         files.append(bench.scratch / f"refresh{i}.txt")
         tokens = seed_refresh_tokens(db, app_id, user_id, REFRESH_TOKENS_PER_RUN)
-        files[-1].write_text("\n".join(tokens))
+        files[-1].write_text(refresh_bodies(tokens))
     direct_threads = max(1, bench.threads // replicas)
     refresh = refresh_args(bench, key, files, [bench.threads] + [direct_threads] * replicas)
     logins = 4 * (os.cpu_count() or 1)

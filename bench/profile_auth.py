@@ -1,14 +1,16 @@
 """Where an auth endpoint spends its CPU: py-spy samples one auth worker under wrk load.
 
-    python bench/profile_auth.py [--endpoint session|login|refresh|otp] [--seconds 15] [--top 25]
-                                 [--cpu-only] [--connections N]
+    python bench/profile_auth.py [--endpoint session|login|refresh|otp|otp-verify]
+                                 [--seconds 15] [--top 25] [--cpu-only] [--connections N]
 
 Serves auth with one uvicorn worker (so every sample is from the process
 under load), drives `GET /auth/session` (32 connections), `POST /auth/login`
 (4 connections, rotating over the bench users), `POST /auth/token/refresh`
-(8 connections, a never-used token each time) or `POST /auth/otp/request`
+(8 connections, a never-used token each time), `POST /auth/otp/request`
 (8 connections, rotating over the users; the resend cool-down and hourly caps
-lifted, the codes queued for a Celery worker that is not running) with wrk and records the worker
+lifted, the codes queued for a Celery worker that is not running) or
+`POST /auth/otp/verify` (8 connections, each request a code of its own,
+stored beforehand as the request endpoint stores one) with wrk and records the worker
 with `py-spy record --format raw` (collapsed stacks; argon2's C code shows as
 the Python frame that called it). Prints the functions with the most samples
 on the stack (inclusive) and at the top of it (self), as shares of all
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import re
 import secrets
 import shutil
@@ -35,15 +38,19 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
 
+import orjson
 from bench_auth import (
+    BODIES_SCRIPT,
     LOGIN_SCRIPT,
     OTP_LIMITS_LIFTED,
     OTP_SCRIPT,
     PASSWORD,
-    REFRESH_SCRIPT,
     USERS,
     lua,
+    refresh_bodies,
     seed,
     seed_refresh_tokens,
     session_headers,
@@ -52,16 +59,22 @@ from bench_auth import (
 )
 from harness import (
     ROOT,
+    connect,
     redis_prefix,
     scratch_database,
     serve_app,
     service_env,
 )
 
+from auth.otp.store import OtpStore
+from shared.redis_client import Keys, create_redis
+from shared.security.encryption import SecretBox
+from shared.settings import Settings, load_settings
 from tests.proc import cpu_seconds
 
 PROFILES = ROOT / "bench" / "out"
 REFRESH_TOKENS = 30_000  # more than 17 s of one worker's refreshes use
+OTP_CODES = 20_000  # the same for verifications
 
 
 def frame_name(frame: str) -> str:
@@ -106,7 +119,7 @@ def server_pids() -> dict[str, int]:
     return pids
 
 
-DEFAULT_CONNECTIONS = {"session": 32, "login": 4, "refresh": 8, "otp": 8}
+DEFAULT_CONNECTIONS = {"session": 32, "login": 4, "refresh": 8, "otp": 8, "otp-verify": 8}
 
 
 @dataclass
@@ -119,6 +132,7 @@ class Target:
     user_id: str
     key: str
     scratch: Path
+    settings: Settings  # the worker's
 
 
 def workload(endpoint: str, target: Target, threads: int) -> tuple[str, list[str]]:
@@ -132,13 +146,60 @@ def workload(endpoint: str, target: Target, threads: int) -> tuple[str, list[str
     if endpoint == "otp":
         script = lua(OTP_SCRIPT % {"key": target.key, "users": USERS}, target.scratch, "otp.lua")
         return target.base + "/auth/otp/request", ["-s", script]
-    # Tokens of their own for each call: a used one would be answered as a client's retry.
-    tokens = target.scratch / f"refresh_{len(list(target.scratch.glob('refresh_*')))}.txt"
-    seeded = seed_refresh_tokens(target.db, target.app_id, target.user_id, REFRESH_TOKENS)
-    tokens.write_text("\n".join(seeded))
-    values = {"path": tokens, "threads": threads, "key": target.key}
-    script = lua(REFRESH_SCRIPT % values, target.scratch, tokens.stem + ".lua")
-    return target.base + "/auth/token/refresh", ["-s", script]
+    # Tokens and codes of their own for each call: each is good once.
+    bodies = target.scratch / f"bodies_{len(list(target.scratch.glob('bodies_*')))}.txt"
+    if endpoint == "otp-verify":
+        bodies.write_text(otp_verify_bodies(target, OTP_CODES))
+        path = "/auth/otp/verify"
+    else:
+        seeded = seed_refresh_tokens(target.db, target.app_id, target.user_id, REFRESH_TOKENS)
+        bodies.write_text(refresh_bodies(seeded))
+        path = "/auth/token/refresh"
+    values = {"path": bodies, "threads": threads, "key": target.key}
+    return target.base + path, ["-s", lua(BODIES_SCRIPT % values, target.scratch, bodies.stem)]
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    """The settings a process started with `env` reads."""
+    with mock.patch.dict(os.environ, env):
+        return load_settings(service_name="auth")
+
+
+def otp_verify_bodies(target: Target, count: int) -> str:
+    """`count` sign-in codes for the bench users in turn, stored as `POST /auth/otp/request`
+    stores them (`auth.otp.store`; one code per user there, any number here), and a
+    verify body for each."""
+    settings = target.settings
+    client = create_redis(settings.redis_url)
+    runtime = SimpleNamespace(
+        redis=client,
+        keys=Keys(settings.redis_prefix),
+        box=SecretBox(settings.secret_keys()),
+        settings=settings,
+    )
+    store = OtpStore(runtime)  # type: ignore[arg-type]
+    with connect(target.db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM user_account ORDER BY email")
+        users = [str(row[0]) for row in cur]
+    bodies: list[str] = []
+    pipe = client.pipeline(transaction=False)
+    for n in range(count):
+        request_id, code = secrets.token_urlsafe(18), f"{secrets.randbelow(10**6):06d}"
+        key = store._code_key(request_id)
+        pipe.hset(
+            key,
+            mapping={
+                "user_id": users[n % len(users)],
+                "audience": target.app_id,
+                "purpose": "login",
+                "digest": store._digest(request_id, code),
+            },
+        )
+        pipe.expire(key, settings.otp_ttl_seconds)
+        bodies.append(orjson.dumps({"otp_request_id": request_id, "code": code}).decode())
+    pipe.execute()
+    client.close()
+    return "\n".join(bodies)
 
 
 def run(endpoint: str, seconds: int, top: int, cpu_only: bool, connections: int | None) -> str:
@@ -159,7 +220,8 @@ def run(endpoint: str, seconds: int, top: int, cpu_only: bool, connections: int 
         with serve_app("auth.main:app", env, "/auth/healthz", options) as (base, process):
             # Signs in once either way: the login profile then starts with warm caches.
             session_headers(base, key)
-            where = Target(base, db, app_id, user_id, key, Path(tmp))
+            settings = settings_of(env)
+            where = Target(base, db, app_id, user_id, key, Path(tmp), settings)
             url, args = workload(endpoint, where, threads)
             wrk(url, 2, connections, threads, args)  # warm: caches filled, connections open
             url, args = workload(endpoint, where, threads)

@@ -115,3 +115,15 @@ def test_another_application_cannot_verify_the_code(caller, member, outbox, admi
     other = AppCaller(auth_client, other_key, other_app)
     assert error_of(_verify(other, request_id, outbox.secret())) == (401, "otp_expired")
     assert _verify(caller, request_id, outbox.secret()).status_code == 200
+
+
+def test_a_code_does_not_sign_in_a_user_unassigned_since_it_was_sent(caller, member, outbox, admin):
+    request_id = _request(caller, member["email"])
+    assign(admin, member["auth_user_id"], [])
+    assert error_of(_verify(caller, request_id, outbox.secret())) == (403, "not_assigned")
+
+
+def test_a_code_does_not_sign_in_a_user_disabled_since_it_was_sent(caller, member, outbox, admin):
+    request_id = _request(caller, member["email"])
+    admin.patch(f"/directory/users/{member['auth_user_id']}", json={"status": "disabled"})
+    assert error_of(_verify(caller, request_id, outbox.secret())) == (403, "user_disabled")

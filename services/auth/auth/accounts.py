@@ -31,28 +31,33 @@ def parse_login_field(value: str, default_region: str) -> Login:
         ) from exc
 
 
-def _by_login(column: Any, application: bool) -> Any:
-    """The user with this login and, for an application, whether they are assigned to it."""
+def _user_by(column: Any, application: bool) -> Any:
+    """The user whose `column` is `:value` and, for an application, whether they are
+    assigned to it."""
     if not application:
-        return select(UserAccount).where(column == bindparam("login"))
+        return select(UserAccount).where(column == bindparam("value"))
     assigned = exists().where(
         Assignment.user_id == UserAccount.id,
         Assignment.application_id == bindparam("application_id"),
     )
-    return select(UserAccount, assigned).where(column == bindparam("login"))
+    return select(UserAccount, assigned).where(column == bindparam("value"))
 
 
 # Built once (sign-in's hot path): building a statement and its cache key each time
 # cost about as much CPU as running it.
-_USER_BY_LOGIN = {
-    (kind, application): _by_login(column, application)
-    for kind, column in (("email", UserAccount.email), ("mobile_number", UserAccount.mobile_number))
+_USER_BY = {
+    (kind, application): _user_by(column, application)
+    for kind, column in (
+        ("email", UserAccount.email),
+        ("mobile_number", UserAccount.mobile_number),
+        ("id", UserAccount.id),
+    )
     for application in (False, True)
 }
 
 
 def find_user(session: Session, login: Login) -> UserAccount | None:
-    return session.scalar(_USER_BY_LOGIN[login.kind, False], {"login": login.value})
+    return session.scalar(_USER_BY[login.kind, False], {"value": login.value})
 
 
 def find_user_for_app(
@@ -60,10 +65,23 @@ def find_user_for_app(
 ) -> tuple[UserAccount | None, bool]:
     """The user with this login and whether they are assigned to `application_id`, in one
     query (sign-in's hot path); pass the flag on to `require_app_user`."""
+    return _user_for_app(session, login.kind, login.value, application_id)
+
+
+def get_user_for_app(
+    session: Session, user_id: uuid.UUID, application_id: uuid.UUID | None
+) -> tuple[UserAccount | None, bool]:
+    """`find_user_for_app` by the user's id (a code's or token's user)."""
+    return _user_for_app(session, "id", user_id, application_id)
+
+
+def _user_for_app(
+    session: Session, kind: str, value: Any, application_id: uuid.UUID | None
+) -> tuple[UserAccount | None, bool]:
     if application_id is None:
-        return find_user(session, login), False
-    params = {"login": login.value, "application_id": application_id}
-    row = session.execute(_USER_BY_LOGIN[login.kind, True], params).first()
+        return session.scalar(_USER_BY[kind, False], {"value": value}), False
+    params = {"value": value, "application_id": application_id}
+    row = session.execute(_USER_BY[kind, True], params).first()
     return (row[0], bool(row[1])) if row else (None, False)
 
 

@@ -9,7 +9,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from auth.accounts import find_user_for_app, parse_login_field, require_app_user
+from auth.accounts import (
+    find_user_for_app,
+    get_user_for_app,
+    parse_login_field,
+    require_app_user,
+)
 from auth.context import SignInContext
 from auth.errors import InvalidOtp, OtpAttemptsExceeded, OtpExpired, OtpThrottled
 from auth.otp.channels import Route, channel_of, choose_route
@@ -166,12 +171,12 @@ def verify_code(
         )
         emit_now(runtime, record)
         raise
-    user = session.get(UserAccount, uuid.UUID(pending.user_id))
+    user, assigned = get_user_for_app(session, uuid.UUID(pending.user_id), ctx.application_id)
     if ctx.is_console:
         if user is None or user.status != "active" or not user.is_admin:
             raise OtpExpired()
     else:
-        user = require_app_user(session, user, ctx.application_id)
+        user = require_app_user(session, user, ctx.application_id, assigned=assigned)
     emit_on_commit(
         session,
         runtime,

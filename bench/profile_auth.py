@@ -10,9 +10,9 @@ under load), drives `GET /auth/session` (32 connections), `POST /auth/login`
 (8 connections, rotating over the users; the resend cool-down and hourly caps
 lifted, the codes queued for a Celery worker that is not running) or
 `POST /auth/otp/verify` (8 connections, each request a code of its own,
-stored beforehand as the request endpoint stores one) with wrk and records the worker
-with `py-spy record --format raw` (collapsed stacks; argon2's C code shows as
-the Python frame that called it). Prints the functions with the most samples
+stored beforehand as the request endpoint stores one) with wrk and records
+the worker with `py-spy record --format raw` (collapsed stacks; argon2's C
+code shows as the Python frame that called it). Prints the functions with the most samples
 on the stack (inclusive) and at the top of it (self), as shares of all
 samples, beside the request rate of the same run and the CPU each process
 used per request. Writes the collapsed stacks to
@@ -156,7 +156,8 @@ def workload(endpoint: str, target: Target, threads: int) -> tuple[str, list[str
         bodies.write_text(refresh_bodies(seeded))
         path = "/auth/token/refresh"
     values = {"path": bodies, "threads": threads, "key": target.key}
-    return target.base + path, ["-s", lua(BODIES_SCRIPT % values, target.scratch, bodies.stem)]
+    script = lua(BODIES_SCRIPT % values, target.scratch, bodies.stem + ".lua")
+    return target.base + path, ["-s", script]
 
 
 def settings_of(env: dict[str, str]) -> Settings:

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from auth.accounts import iso
@@ -140,3 +141,44 @@ def test_a_duplicate_whose_twin_has_not_answered_yet_is_told_to_retry(caller, to
     assert error_of(response) == (409, "refresh_in_progress")
     assert response.headers["Retry-After"] == "1"
     assert caller.session(tokens["access_token"]).status_code == 200  # not treated as theft
+
+
+def test_an_ancestor_presented_after_its_successor_was_used_revokes_the_family(
+    caller, tokens, runtime
+):
+    # R1 -> R2 -> R3, then R1 again well inside the grace window: no honest client
+    # can still be retrying R1 once R2 itself has been used.
+    second = caller.refresh(tokens["refresh_token"]).json()
+    third = caller.refresh(second["refresh_token"]).json()
+    replayed = caller.refresh(tokens["refresh_token"])
+    assert error_of(replayed) == (401, "refresh_token_reused")
+    assert "access_token" not in replayed.text
+    assert error_of(caller.session(third["access_token"])) == (401, "session_revoked")
+    assert error_of(caller.refresh(third["refresh_token"])) == (401, "session_revoked")
+    (event,) = audit_events(runtime, EventType.REFRESH_REUSE_DETECTED)
+    assert event.details["session_id"] == tokens["session"]["session_id"]
+
+
+def test_a_retry_from_another_address_inside_the_window_revokes_the_family(
+    caller, tokens, auth_app, admin, runtime
+):
+    # The application allows both addresses; only the refresh's own caller may retry.
+    allowed = {"allowed_ips": ["127.0.0.1/32", "127.0.0.2/32"]}
+    assert admin.patch(f"/directory/applications/{caller.app['id']}", json=allowed).is_success
+    second = caller.refresh(tokens["refresh_token"]).json()
+    with TestClient(auth_app, client=("127.0.0.2", 50000)) as elsewhere:
+        other = AppCaller(elsewhere, caller.api_key, caller.app)
+        replayed = other.refresh(tokens["refresh_token"])
+    assert error_of(replayed) == (401, "refresh_token_reused")
+    assert error_of(caller.session(second["access_token"])) == (401, "session_revoked")
+    (event,) = audit_events(runtime, EventType.REFRESH_REUSE_DETECTED)
+    assert event.details["reason"] == "another_client"
+
+
+def test_a_retry_after_the_successor_was_used_is_refused_even_without_grace(
+    caller, tokens, runtime, monkeypatch
+):
+    monkeypatch.setattr(runtime.settings, "refresh_reuse_grace_seconds", 0)
+    second = caller.refresh(tokens["refresh_token"]).json()
+    assert error_of(caller.refresh(tokens["refresh_token"])) == (401, "refresh_token_reused")
+    assert error_of(caller.session(second["access_token"])) == (401, "session_revoked")

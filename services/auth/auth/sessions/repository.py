@@ -72,7 +72,12 @@ class FoundRefresh:
     assigned: bool  # the user is assigned to the session's application
 
 
-_TOKEN_COLUMNS = (RefreshToken.id, RefreshToken.expires_at, RefreshToken.used_at)
+_TOKEN_COLUMNS = (
+    RefreshToken.id,
+    RefreshToken.expires_at,
+    RefreshToken.used_at,
+    RefreshToken.replaced_by_id,
+)
 _SESSION_COLUMNS = (
     AuthSession.id,
     AuthSession.user_id,
@@ -163,6 +168,19 @@ def consume_refresh(
     params = {"token_id": token_id, "used_at_now": now, "replacement_id": replaced_by}
     result = session.connection().execute(_CONSUME_REFRESH, params)
     return bool(result.rowcount)
+
+
+_SUCCESSOR_USED = select(RefreshToken.used_at.is_not(None)).where(
+    RefreshToken.id == bindparam("successor_id")
+)
+
+
+def successor_was_used(session: Session, token: RefreshToken) -> bool:
+    """Whether the token that replaced this one has itself been exchanged (replay path only)."""
+    if token.replaced_by_id is None:
+        return False
+    params = {"successor_id": token.replaced_by_id}
+    return bool(session.connection().execute(_SUCCESSOR_USED, params).scalar())
 
 
 def extend_session(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from sqlalchemy.orm import Session
@@ -107,6 +107,10 @@ def _still_allowed(found: repository.FoundRefresh) -> bool:
     return found.assigned
 
 
+# How long a concurrent duplicate of a refresh waits for the winner's answer.
+DUPLICATE_WAIT_SECONDS = 2.0
+
+
 def _grace_key(runtime: Runtime, token_hash: str) -> str:
     return runtime.keys("auth", "refresh-grace", token_hash)
 
@@ -162,14 +166,15 @@ def _rotate(
     repository.extend_session(session, auth_session.id, expires_at, now, replacement)
     auth_session.expires_at, auth_session.last_seen_at = expires_at, now  # as now stored
     response = token_response(runtime, auth_session, user, ctx.audience, plaintext, now)
-    if settings.refresh_reuse_grace_seconds:
-        # Written before commit: a concurrent duplicate waits on our row lock, and
-        # must find the answer the moment it gets through.
-        runtime.redis.set(
-            _grace_key(runtime, found.token.token_hash),
-            runtime.box.encrypt(orjson.dumps(response).decode()),
-            ex=settings.refresh_reuse_grace_seconds,
-        )
+    # Written before commit, whatever the grace setting: a concurrent duplicate waits on
+    # our row lock, and must find the answer the moment it gets through. The caller's
+    # address goes with it, so only the same client may be answered as a retry.
+    answer = {"ip": ctx.client.effective_ip, "response": response}
+    runtime.redis.set(
+        _grace_key(runtime, found.token.token_hash),
+        runtime.box.encrypt(orjson.dumps(answer).decode()),
+        ex=max(settings.refresh_reuse_grace_seconds, int(DUPLICATE_WAIT_SECONDS) + 1),
+    )
     _cache_after_commit(session, runtime, auth_session, ctx.audience, user)
     record = sign_in_record(
         ctx,
@@ -189,19 +194,44 @@ def _replayed(
     token: RefreshToken,
     now: datetime,
 ) -> dict[str, Any]:
-    grace = runtime.settings.refresh_reuse_grace_seconds
-    if token.used_at is None or (now - token.used_at).total_seconds() <= grace:
-        # A client retry (or a duplicate fired at once): the same new pair, not another.
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            cached = runtime.redis.get(_grace_key(runtime, token.token_hash))
-            if cached:
-                return dict(orjson.loads(runtime.box.decrypt(str(cached))))
-            time.sleep(0.05)
-        raise RefreshInProgress(headers={"Retry-After": "1"})
+    """A used token presented again: the same answer for a retry, revocation for anything else.
+
+    A retry is the same application (checked by the caller) from the same client
+    address, inside the grace window, before the new token itself was used: once
+    it has been, no honest client can still be retrying this one (RFC 9700 4.14.2).
+    A concurrent duplicate (it read the token before the winner committed) is a retry.
+    """
+    if token.used_at is not None:
+        if (now - token.used_at).total_seconds() > runtime.settings.refresh_reuse_grace_seconds:
+            _reuse_detected(session, runtime, ctx, auth_session, "grace_over")
+        if repository.successor_was_used(session, token):
+            _reuse_detected(session, runtime, ctx, auth_session, "successor_used")
+    answer = _winners_answer(runtime, token)
+    if answer["ip"] != ctx.client.effective_ip:
+        _reuse_detected(session, runtime, ctx, auth_session, "another_client")
+    return dict(answer["response"])
+
+
+def _winners_answer(runtime: Runtime, token: RefreshToken) -> dict[str, Any]:
+    deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        cached = runtime.redis.get(_grace_key(runtime, token.token_hash))
+        if cached:
+            return dict(orjson.loads(runtime.box.decrypt(str(cached))))
+        time.sleep(0.05)
+    raise RefreshInProgress(headers={"Retry-After": "1"})
+
+
+def _reuse_detected(
+    session: Session,
+    runtime: Runtime,
+    ctx: SignInContext,
+    auth_session: AuthSession,
+    reason: str,
+) -> NoReturn:
     session.rollback()
     revoke_now(runtime, auth_session.user_id, [auth_session.id], "refresh_token_reused")
-    details = {"session_id": str(auth_session.id)}
+    details = {"session_id": str(auth_session.id), "reason": reason}
     emit_now(
         runtime,
         sign_in_record(

@@ -133,7 +133,7 @@ def workers(settings: Settings, count: int) -> Iterator[None]:
 class Bench:
     def __init__(self, settings: Settings, runtime: Runtime, sink: Sink) -> None:
         self.settings, self.runtime, self.sink = settings, runtime, sink
-        self.sender = CeleryOtpSender.from_settings(settings)
+        self.sender = CeleryOtpSender.from_settings(settings, runtime.box)
         self.celery = Celery("bench", broker=settings.redis_url)
         self.celery.conf.broker_transport_options = celery_broker_options(settings)
         self.reply = runtime.keys("bench", "pong", uuid.uuid4().hex)

@@ -6,7 +6,8 @@ from typing import Any, Protocol
 
 from celery import Celery
 
-from shared.otp_contract import OTP_QUEUE, OTP_TASK_NAME, OtpDeliveryTask
+from shared.otp_contract import OTP_QUEUE, OTP_TASK_NAME, OtpDeliveryTask, task_repr, to_message
+from shared.security.encryption import SecretBox
 from shared.settings import Settings
 
 
@@ -35,19 +36,25 @@ def celery_broker_options(settings: Settings) -> dict[str, Any]:
 class CeleryOtpSender:
     """Enqueues on the Redis broker; the task expires with the code: a stale one is never sent."""
 
-    def __init__(self, broker_url: str, transport_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, broker_url: str, box: SecretBox, transport_options: dict[str, Any] | None = None
+    ) -> None:
+        self._box = box
         self._celery = Celery("identity-producer", broker=broker_url)
         self._celery.conf.broker_connection_retry_on_startup = True
         self._celery.conf.broker_transport_options = transport_options or {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> CeleryOtpSender:
-        return cls(settings.redis_url, celery_broker_options(settings))
+    def from_settings(cls, settings: Settings, box: SecretBox) -> CeleryOtpSender:
+        return cls(settings.redis_url, box, celery_broker_options(settings))
 
     def __call__(self, task: OtpDeliveryTask) -> None:
         self._celery.send_task(
             OTP_TASK_NAME,
-            kwargs={"payload": task.model_dump(mode="json")},
+            kwargs={"payload": to_message(task, self._box)},
+            # Celery would copy repr(kwargs) into the headers, worker events and monitors.
+            argsrepr="()",
+            kwargsrepr=task_repr(task),
             queue=OTP_QUEUE,
             expires=task.expires_at,
             task_id=str(task.delivery_id),

@@ -123,7 +123,7 @@ class Runtime:
     def send_otp(self, task: OtpDeliveryTask) -> None:
         """Hand a code to the otp-delivery worker (call after the transaction commits)."""
         if self.otp_sender is None:
-            self.otp_sender = CeleryOtpSender.from_settings(self.settings)
+            self.otp_sender = CeleryOtpSender.from_settings(self.settings, self.box)
         self.otp_sender(task)
 
     def add_background(self, start: Callable[[], None], stop: Callable[[], None]) -> None:

@@ -101,7 +101,7 @@ def producer(runtime: Runtime) -> CeleryOtpSender:
     """The auth service's producer (not `runtime.send_otp`, which other tests may stub)."""
     prefix = runtime.settings.redis_prefix
     if prefix not in _producers:
-        _producers[prefix] = CeleryOtpSender.from_settings(runtime.settings)
+        _producers[prefix] = CeleryOtpSender.from_settings(runtime.settings, runtime.box)
     return _producers[prefix]
 
 

@@ -49,8 +49,11 @@ class Workers:
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.started = 0
 
-    def start(self, pool: str = "solo", concurrency: int = 1) -> str:
-        """A worker; `solo` runs tasks in the worker process itself, `prefork` in children."""
+    def start(self, pool: str = "solo", concurrency: int = 1, *, events: bool = False) -> str:
+        """A worker; `solo` runs tasks in the worker process itself, `prefork` in children.
+
+        `events`: the worker sends task events (`-E`), as under a monitor such as Flower.
+        """
         self.started += 1
         name = f"w{self.started}"
         log = (self.log_dir / f"{name}.log").open("ab")
@@ -59,6 +62,7 @@ class Workers:
             "-Q", "otp", "-c", str(concurrency), f"--pool={pool}",
             "-n", f"{name}-{os.getpid()}@%h",
             "--without-mingle", "--without-gossip", "--without-heartbeat", "--loglevel=INFO",
+            *(["-E"] if events else []),
         ]  # fmt: skip
         self.running[name] = subprocess.Popen(
             command,

@@ -14,7 +14,9 @@ Reliability settings, and why:
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import structlog
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.worker.request import Request
@@ -24,12 +26,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from otp_delivery.delivery import DeliveryRunner, Outcome, backoff_seconds
 from shared.logging import configure_logging
 from shared.models.base import utcnow
-from shared.otp_contract import OTP_QUEUE, OTP_TASK_NAME, OtpDeliveryTask
+from shared.otp_contract import OTP_QUEUE, OTP_TASK_NAME, OtpDeliveryTask, from_message
 from shared.otp_sender import celery_broker_options
 from shared.runtime import Runtime
 from shared.settings import load_settings
 
 PING_TASK_NAME = "otp_delivery.ping"
+log = structlog.get_logger("otp_delivery")
 
 settings = load_settings(service_name="otp-worker")
 configure_logging("otp-worker", settings.log_level)
@@ -68,8 +71,8 @@ class OtpRequest(Request):
         if not super().revoked():
             return False
         payload = (self.kwargs or {}).get("payload")
-        if payload:
-            task = OtpDeliveryTask.model_validate(payload)
+        task = _task_of(payload) if payload else None
+        if task is not None:
             runner = DeliveryRunner(worker_runtime())
             if utcnow() >= task.expires_at:
                 runner.expire(task)
@@ -78,10 +81,21 @@ class OtpRequest(Request):
         return True
 
 
+def _task_of(payload: dict[str, Any]) -> OtpDeliveryTask | None:
+    try:
+        return from_message(payload, worker_runtime().box)
+    except ValueError:
+        # Sealed under a secret key this worker does not have: nothing can be sent.
+        log.error("otp_message_unreadable", delivery_id=str(payload.get("delivery_id")))
+        return None
+
+
 @app.task(name=OTP_TASK_NAME, bind=True, Request=OtpRequest, max_retries=None)
-def deliver(self: Task, payload: dict[str, object]) -> str:
+def deliver(self: Task, payload: dict[str, Any]) -> str:
     """Send one OTP message; retried with backoff on transient failures only."""
-    task = OtpDeliveryTask.model_validate(payload)
+    task = _task_of(payload)
+    if task is None:
+        return Outcome.FAILED.value
     runner = DeliveryRunner(worker_runtime())
     try:
         result = runner.attempt(task)

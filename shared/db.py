@@ -21,12 +21,18 @@ def _json_dumps(value: Any) -> str:
 
 
 def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
-    """An engine for MySQL/MariaDB (pymysql, utf8mb4, pre-ping) or SQLite."""
+    """An engine for MySQL/MariaDB (pymysql, utf8mb4, pre-ping) or SQLite.
+
+    `hide_parameters`: an error's text names the statement but not its values, so
+    a failed INSERT logged or retried never spells out an email address, a mobile
+    number or a password hash.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             json_serializer=_json_dumps,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -48,6 +54,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -
         pool_recycle=1800,
         isolation_level="READ COMMITTED",
         json_serializer=_json_dumps,
+        hide_parameters=True,
     )
 
 

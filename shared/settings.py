@@ -13,6 +13,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
+# The longest an access token may live, whatever the setting is now: what a record of
+# its session's revocation must outlast.
+ACCESS_TOKEN_TTL_MAX_SECONDS = 86400
 
 
 class Environment(StrEnum):
@@ -87,7 +90,7 @@ class Settings(BaseSettings):
     # next read, so a steady trickle of events is stored in batches rather than one by one.
     audit_batch_linger_ms: int = Field(default=100, ge=0, le=5000)
 
-    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=ACCESS_TOKEN_TTL_MAX_SECONDS)
     token_issuer: str | None = None
 
     # Sign-in (the auth service). Refresh tokens slide within an absolute session lifetime.

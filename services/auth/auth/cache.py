@@ -3,8 +3,9 @@
 All in Redis, shared by every replica. The database stays the source of truth:
 a missing entry is loaded from it; revocation writes the database first and
 then marks the session here (`revoked_session_key`, which the admin API also
-checks). A marker outlives every access token of its session, since no new
-ones are minted for a revoked session.
+checks). A marker outlives every access token of its session: none is minted
+after the revocation, and none minted before it lives longer than the most the
+lifetime setting allows (it may have been longer when they were minted).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import orjson
 
 from shared.admin_auth import revoked_session_key
 from shared.runtime import Runtime
+from shared.settings import ACCESS_TOKEN_TTL_MAX_SECONDS
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class SessionCache:
         ids = list(session_ids)
         if not ids:
             return
-        ttl = self._runtime.settings.access_token_ttl_seconds + 60
+        ttl = ACCESS_TOKEN_TTL_MAX_SECONDS + 60
         pipe = self._redis.pipeline(transaction=False)
         for session_id in ids:
             pipe.set(revoked_session_key(self._runtime, session_id), "1", ex=ttl)

@@ -1,4 +1,11 @@
-"""Ending sessions: in MySQL first, then marked in Redis once that commits."""
+"""Ending sessions: marked in Redis, then in MySQL with the request's transaction.
+
+Redis first, because the hot path reads only Redis: a revocation that Redis
+could not record fails the request (503, nothing committed, safe to retry)
+instead of reporting success while the session's tokens still pass
+`GET /auth/session`. If the commit fails after the mark, the session is
+refused a little early, never accepted late.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from auth.cache import SessionCache
 from auth.sessions import repository
-from shared.after_commit import defer
 from shared.models.base import utcnow
 from shared.runtime import Runtime
 
@@ -22,10 +28,8 @@ def revoke_sessions(
     reason: str,
 ) -> int:
     """Revoke these sessions of one user; returns how many were still live."""
-    count = repository.mark_revoked(session, session_ids, reason, utcnow())
-    ids = [str(s) for s in session_ids]
-    defer(session, lambda: SessionCache(runtime).mark_revoked(str(user_id), ids))
-    return count
+    SessionCache(runtime).mark_revoked(str(user_id), [str(s) for s in session_ids])
+    return repository.mark_revoked(session, session_ids, reason, utcnow())
 
 
 def revoke_user_sessions(

@@ -1,14 +1,17 @@
 """Cross-replica cache invalidation over Redis pub/sub.
 
 Writers publish a topic after commit; every process listening drops what it
-cached for that topic. In-memory caches elsewhere stay short-lived (seconds)
-so a lost message costs at most one TTL of staleness.
+cached for that topic. A message can be lost (the publisher's Redis call
+failed after its commit, or this process was reconnecting), so the listener
+also drops every cache each `RESYNC_SECONDS`: a lost message costs at most
+that long, or the cache's own TTL where that is shorter (API keys: 5 s).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from enum import StrEnum
@@ -17,6 +20,8 @@ import redis
 import structlog
 
 log = structlog.get_logger("invalidation")
+
+RESYNC_SECONDS = 30.0
 
 
 class Topic(StrEnum):
@@ -27,9 +32,12 @@ class Topic(StrEnum):
 
 
 class InvalidationBus:
-    def __init__(self, client: redis.Redis, channel: str) -> None:
+    def __init__(
+        self, client: redis.Redis, channel: str, *, resync_seconds: float | None = None
+    ) -> None:
         self._redis = client
         self._channel = channel
+        self._resync_seconds = RESYNC_SECONDS if resync_seconds is None else resync_seconds
         self._handlers: dict[str, list[Callable[[], None]]] = defaultdict(list)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -47,7 +55,10 @@ class InvalidationBus:
 
     def _dispatch(self, topic: str) -> None:
         for handler in self._handlers.get(topic, ()):
-            handler()
+            try:
+                handler()
+            except Exception as exc:  # one broken handler must not keep the others stale
+                log.error("invalidation_handler_failed", topic=topic, error=repr(exc))
 
     def publish_local_all(self) -> None:
         """Drop every cache in this process (tests, and after a reconnect)."""
@@ -74,10 +85,14 @@ class InvalidationBus:
                 pubsub.subscribe(self._channel)
                 # After (re)subscribing we may have missed messages: drop everything.
                 self.publish_local_all()
+                resynced = time.monotonic()
                 while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=0.5)
+                    message = pubsub.get_message(timeout=min(0.5, self._resync_seconds))
                     if message and message.get("type") == "message":
                         self._dispatch(str(message["data"]))
+                    if time.monotonic() - resynced >= self._resync_seconds:
+                        self.publish_local_all()
+                        resynced = time.monotonic()
             except redis.RedisError as exc:
                 log.warning("invalidation_listener_reconnecting", error=str(exc))
                 self._stop.wait(1.0)

@@ -105,8 +105,9 @@ class AppPipeline:
         # Bumped on every invalidation: a lookup that started before a key was
         # deleted must not put the stale answer back into the fresh cache.
         self._generation = 0
-        self._inflight: dict[str, Future[AppSnapshot | None]] = {}
-        self._inflight_lock = threading.Lock()
+        self._inflight: dict[str, tuple[int, Future[AppSnapshot | None]]] = {}
+        # Reentrant: a load done before its callback is added runs the callback at once.
+        self._inflight_lock = threading.RLock()
         self._loader = ThreadPoolExecutor(max_workers=4, thread_name_prefix="api-key-load")
         self.usage = KeyUsage()
         self._stop = threading.Event()
@@ -136,11 +137,11 @@ class AppPipeline:
             return None
         key_hash = hash_api_key(plaintext)
         now = time.monotonic()
-        generation = self._generation
         cached = self._cache.get(key_hash)
         if cached is not None and cached[0] > now:
             return cached[1]
-        snapshot = await asyncio.wrap_future(self._load_once(key_hash, prefix))
+        generation, load = self._load_once(key_hash, prefix)
+        snapshot = await asyncio.wrap_future(load)
         if generation == self._generation:
             if len(self._cache) >= MAX_CACHED_KEYS:
                 # Random well-formed keys would otherwise grow it without bound.
@@ -148,17 +149,28 @@ class AppPipeline:
             self._cache[key_hash] = (now + self._ttl, snapshot)
         return snapshot
 
-    def _load_once(self, key_hash: str, prefix: str) -> Future[AppSnapshot | None]:
+    def _load_once(self, key_hash: str, prefix: str) -> tuple[int, Future[AppSnapshot | None]]:
         """One MySQL read per key at a time: when a popular key's entry expires,
         every request waiting for it shares that read instead of each opening a
-        connection of its own (which made p99 spike every few seconds)."""
+        connection of its own (which made p99 spike every few seconds).
+
+        Only a read begun since the last invalidation is shared: one begun before
+        may hold a key deleted meanwhile, and is answered to its own caller only.
+        """
         with self._inflight_lock:
-            future = self._inflight.get(key_hash)
-            if future is None:
+            generation = self._generation
+            entry = self._inflight.get(key_hash)
+            if entry is None or entry[0] != generation:
                 future = self._loader.submit(self._load, key_hash, prefix)
-                self._inflight[key_hash] = future
-                future.add_done_callback(lambda _: self._inflight.pop(key_hash, None))
-        return future
+                entry = (generation, future)
+                self._inflight[key_hash] = entry
+                future.add_done_callback(lambda _, e=entry: self._forget(key_hash, e))
+        return entry
+
+    def _forget(self, key_hash: str, entry: tuple[int, Future[AppSnapshot | None]]) -> None:
+        with self._inflight_lock:
+            if self._inflight.get(key_hash) is entry:
+                del self._inflight[key_hash]
 
     def invalidate(self) -> None:
         self._generation += 1

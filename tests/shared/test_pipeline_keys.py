@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,9 +14,12 @@ from sqlalchemy import update
 from shared.audit import EventType
 from shared.invalidation import Topic
 from shared.models import Application
+from shared.pipeline import AppPipeline
 from shared.runtime import Runtime
+from shared.security.api_keys import hash_api_key, parse_prefix
 from shared.settings import Settings
 from tests.factories import make_application
+from tests.loops import in_new_loop
 from tests.shared.test_pipeline_probe import assert_denied, call, denials, probe_app
 
 
@@ -129,3 +134,38 @@ def test_deleting_the_application_kills_its_keys(admin, runtime):
     forced = admin.delete(f"/directory/applications/{app['id']}", params={"force": "true"})
     assert forced.status_code == 204
     assert_denied(call(probe, key), 401, "invalid_api_key")
+
+
+def test_a_lookup_joining_a_read_begun_before_a_deletion_does_not_cache_the_old_answer(
+    admin, runtime, monkeypatch
+):
+    app = make_application(admin)
+    key = create_key(admin, app["id"])
+    pipeline = AppPipeline(runtime.session_factory, runtime)
+    real_load, entered, release = pipeline._load, threading.Event(), threading.Event()
+
+    def slow_first_load(key_hash, prefix):
+        if not entered.is_set():
+            entered.set()
+            release.wait(5)  # read the key as it was, answer after the deletion
+            return snapshot_before
+        return real_load(key_hash, prefix)
+
+    snapshot_before = real_load(hash_api_key(key["api_key"]), parse_prefix(key["api_key"]))
+    monkeypatch.setattr(pipeline, "_load", slow_first_load)
+
+    async def scenario():
+        first = asyncio.ensure_future(pipeline.lookup(key["api_key"]))
+        await asyncio.to_thread(entered.wait, 5)
+        assert admin.delete(f"/directory/keys/{key['key_id']}").status_code == 204
+        pipeline.invalidate()  # what the deletion's message does on this replica
+        second = asyncio.ensure_future(pipeline.lookup(key["api_key"]))
+        await asyncio.sleep(0.05)
+        release.set()
+        await first  # began before the deletion: its own answer may be the old one
+        return await second, await pipeline.lookup(key["api_key"])
+
+    try:
+        assert in_new_loop(scenario) == (None, None)
+    finally:
+        pipeline.stop()

@@ -8,6 +8,7 @@ Order: API key -> application -> application status -> fail-closed IP policy
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 import uuid
@@ -164,10 +165,15 @@ class AppPipeline:
                 future = self._loader.submit(self._load, key_hash, prefix)
                 entry = (generation, future)
                 self._inflight[key_hash] = entry
-                future.add_done_callback(lambda _, e=entry: self._forget(key_hash, e))
+                future.add_done_callback(functools.partial(self._forget, key_hash, entry))
         return entry
 
-    def _forget(self, key_hash: str, entry: tuple[int, Future[AppSnapshot | None]]) -> None:
+    def _forget(
+        self,
+        key_hash: str,
+        entry: tuple[int, Future[AppSnapshot | None]],
+        _done: Future[AppSnapshot | None],
+    ) -> None:
         with self._inflight_lock:
             if self._inflight.get(key_hash) is entry:
                 del self._inflight[key_hash]

@@ -1,6 +1,7 @@
 """Directory change events: the contract the auth service consumes to end sessions.
 
-Published on a Redis stream after the directory's transaction commits.
+Published on a Redis stream after the directory's transaction commits, through
+the directory's outbox (`directory/outbox.py`), so none is lost to a Redis blip.
 """
 
 from __future__ import annotations
@@ -9,10 +10,7 @@ from enum import StrEnum
 
 import orjson
 import redis
-import structlog
 from pydantic import BaseModel
-
-log = structlog.get_logger("directory_events")
 
 
 class DirectoryEventType(StrEnum):
@@ -35,12 +33,10 @@ class DirectoryEvent(BaseModel):
 def publish_directory_events(
     client: redis.Redis, stream: str, events: list[DirectoryEvent]
 ) -> None:
+    """XADD the events in one round trip; a RedisError reaches the caller."""
     if not events:
         return
-    try:
-        pipe = client.pipeline(transaction=False)
-        for item in events:
-            pipe.xadd(stream, item.to_stream())  # type: ignore[arg-type]
-        pipe.execute()
-    except redis.RedisError as exc:
-        log.error("directory_event_publish_failed", count=len(events), error=str(exc))
+    pipe = client.pipeline(transaction=False)
+    for item in events:
+        pipe.xadd(stream, item.to_stream())  # type: ignore[arg-type]
+    pipe.execute()

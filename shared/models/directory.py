@@ -1,4 +1,5 @@
-"""Tables owned by the directory service: users, applications, keys, assignments, sync feed."""
+"""Tables owned by the directory service: users, applications, keys, assignments, sync feed,
+and the outbox of its events."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
 )
@@ -136,3 +138,18 @@ class SyncCounter(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DirectoryOutbox(Base):
+    """A directory event, committed with the change it reports, until the stream has it.
+
+    Deleted once the event is on the Redis stream: right after the commit, or by
+    the relay when that failed. A Redis blip after a commit delays the event (auth
+    ends the sessions a little later) instead of losing it.
+    """
+
+    __tablename__ = "directory_outbox"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    event: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+import redis
+
 from shared.directory_events import DirectoryEvent, DirectoryEventType, publish_directory_events
-from tests.auth.support import AppCaller, wait_for
+from tests.auth.support import AppCaller, error_of, wait_for
 from tests.factories import assign, make_app_with_key
 
 
@@ -77,3 +82,40 @@ def test_an_unreadable_event_is_skipped_not_retried_forever(runtime, auth_app):
         return bool(groups) and groups[0]["pending"] == 0 and groups[0]["lag"] == 0
 
     wait_for(drained)
+
+
+@pytest.fixture
+def directory_stream_down(runtime, monkeypatch):
+    """Redis refuses the directory's next XADDs to its event stream (a blip after commit)."""
+    failures = {"left": 1_000_000}
+    real = redis.client.Pipeline.execute
+
+    def execute(self, *args, **kwargs):
+        adds = [
+            c for c, _ in self.command_stack if c[:2] == ("XADD", runtime.keys.directory_events)
+        ]
+        if adds and failures["left"] > 0:
+            failures["left"] -= 1
+            self.reset()
+            raise redis.ConnectionError("Redis went away")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
+    monkeypatch.setattr("directory.outbox.RELAY_SECONDS", 0.2)
+    return failures
+
+
+@pytest.mark.parametrize("change", ["password", "disable"])
+def test_a_change_whose_event_could_not_be_published_still_ends_the_sessions(
+    caller, member, admin, directory_stream_down, change
+):
+    tokens = caller.signed_in(member["email"])
+    body = (
+        {"password": "quiet-meadow-lantern-9"} if change == "password" else {"status": "disabled"}
+    )
+    assert admin.patch(f"/directory/users/{member['auth_user_id']}", json=body).is_success
+    time.sleep(0.5)
+    assert directory_stream_down["left"] < 1_000_000  # the publish after commit did fail
+    directory_stream_down["left"] = 0  # Redis is back
+    wait_for(lambda: _revoked(caller, tokens), seconds=10)
+    assert error_of(caller.refresh(tokens["refresh_token"])) == (401, "session_revoked")

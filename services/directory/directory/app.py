@@ -8,6 +8,7 @@ from directory.applications.router import router as applications_router
 from directory.imports.router import router as imports_router
 from directory.keys.router import router as keys_router
 from directory.keys.usage import register_usage_mover
+from directory.outbox import register_outbox_relay
 from directory.sync.router import router as sync_router
 from directory.users.router import router as users_router
 from shared.runtime import Runtime
@@ -20,6 +21,11 @@ DESCRIPTION = (
 )
 
 
+def _start_background(runtime: Runtime) -> None:
+    register_usage_mover(runtime)
+    register_outbox_relay(runtime)
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     return create_service_app(
         name="directory",
@@ -28,5 +34,5 @@ def create_app(runtime: Runtime) -> FastAPI:
         ops_prefix="/directory",
         routers=[users_router, imports_router, applications_router, keys_router, sync_router],
         runtime=runtime,
-        on_start=register_usage_mover,
+        on_start=_start_background,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from directory.outbox import stage_events
 from shared.after_commit import defer
-from shared.directory_events import DirectoryEvent, publish_directory_events
+from shared.directory_events import DirectoryEvent
 from shared.invalidation import Topic
 from shared.runtime import Runtime
 
@@ -18,10 +19,6 @@ def announce(
 ) -> None:
     """Directory events (auth ends sessions) and cache invalidations, after commit."""
     if events:
-        items = list(events)
-        defer(
-            session,
-            lambda: publish_directory_events(runtime.redis, runtime.keys.directory_events, items),
-        )
+        stage_events(session, runtime, list(events))
     for topic in topics:
         defer(session, lambda t=topic: runtime.bus.publish(t))  # type: ignore[misc]

@@ -141,7 +141,8 @@ class SyncCounter(Base):
 
 
 class DirectoryOutbox(Base):
-    """A directory event, committed with the change it reports, until the stream has it.
+    """The directory events of one change (a JSON list, in order), committed with it, until
+    the stream has them.
 
     Deleted once the event is on the Redis stream: right after the commit, or by
     the relay when that failed. A Redis blip after a commit delays the event (auth
@@ -151,5 +152,5 @@ class DirectoryOutbox(Base):
     __tablename__ = "directory_outbox"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    event: Mapped[str] = mapped_column(Text)
+    events: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,7 +1,7 @@
 """Directory events through an outbox: committed with the change, then put on the stream.
 
-The events are rows written in the change's own transaction. Right after the
-commit they go to the Redis stream and their rows are deleted; if Redis
+The events of a change are a row written in the change's own transaction.
+Right after the commit they go to the Redis stream and the row is deleted; if Redis
 refused them, the relay (a thread in every directory process) sends them
 within `RELAY_SECONDS` or so of Redis coming back. So a Redis blip after a
 commit delays a disable, an unassignment or a password change reaching the
@@ -19,6 +19,7 @@ import uuid
 import weakref
 from datetime import timedelta
 
+import orjson
 import structlog
 from redis.exceptions import RedisError
 from sqlalchemy import delete, insert, select
@@ -43,13 +44,18 @@ def stage_events(session: Session, runtime: Runtime, events: list[DirectoryEvent
     """Write the events with the transaction; send them once it has committed."""
     if not events:
         return
-    now, ids = utcnow(), [new_id() for _ in events]
-    rows = [
-        {"id": id_, "event": e.model_dump_json(), "created_at": now}
-        for id_, e in zip(ids, events, strict=True)
-    ]
-    session.execute(insert(DirectoryOutbox), rows)
-    defer(session, lambda: _send_committed(runtime, ids, events))
+    row_id = new_id()
+    row = {"id": row_id, "events": _dumps(events), "created_at": utcnow()}
+    session.execute(insert(DirectoryOutbox), [row])
+    defer(session, lambda: _send_committed(runtime, [row_id], events))
+
+
+def _dumps(events: list[DirectoryEvent]) -> str:
+    return orjson.dumps([e.model_dump(mode="json") for e in events]).decode()
+
+
+def _loads(text: str) -> list[DirectoryEvent]:
+    return [DirectoryEvent.model_validate(item) for item in orjson.loads(text)]
 
 
 def _send_committed(runtime: Runtime, ids: list[uuid.UUID], events: list[DirectoryEvent]) -> None:
@@ -66,10 +72,10 @@ def _send_committed(runtime: Runtime, ids: list[uuid.UUID], events: list[Directo
 
 
 def relay_pending(runtime: Runtime, older_than_seconds: float = RELAY_SECONDS) -> int:
-    """Send what stayed in the outbox longer than a send after commit takes; how many."""
+    """Send what stayed in the outbox longer than a send after commit takes; how many events."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     query = (
-        select(DirectoryOutbox.id, DirectoryOutbox.event)
+        select(DirectoryOutbox.id, DirectoryOutbox.events)
         .where(DirectoryOutbox.created_at <= cutoff)
         .order_by(DirectoryOutbox.created_at, DirectoryOutbox.id)
         .limit(RELAY_BATCH)
@@ -80,11 +86,11 @@ def relay_pending(runtime: Runtime, older_than_seconds: float = RELAY_SECONDS) -
         rows = session.execute(query).all()
         if not rows:
             return 0
-        events = [DirectoryEvent.model_validate_json(row.event) for row in rows]
+        events = [event for row in rows for event in _loads(row.events)]
         publish_directory_events(runtime.redis, runtime.keys.directory_events, events)
         session.execute(delete(DirectoryOutbox).where(DirectoryOutbox.id.in_([r.id for r in rows])))
-    log.info("directory_events_relayed", count=len(rows))
-    return len(rows)
+    log.info("directory_events_relayed", count=len(events))
+    return len(events)
 
 
 class OutboxRelay:
@@ -96,7 +102,7 @@ class OutboxRelay:
     def _loop(self) -> None:
         while not self._stop.wait(RELAY_SECONDS):
             try:
-                while relay_pending(self._runtime) == RELAY_BATCH:
+                while relay_pending(self._runtime) >= RELAY_BATCH:
                     pass
             except (RedisError, SQLAlchemyError) as exc:  # still down: the next round retries
                 log.warning("directory_outbox_relay_failed", error=type(exc).__name__)

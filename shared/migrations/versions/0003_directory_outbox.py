@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "directory_outbox",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("event", sa.Text(), nullable=False),
+        sa.Column("events", sa.Text(), nullable=False),
         sa.Column("created_at", DT, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_directory_outbox")),
     )

@@ -46,8 +46,9 @@ from shared.models import Application, UserAccount  # noqa: E402
 from shared.models.base import new_id  # noqa: E402
 from shared.runtime import Runtime  # noqa: E402
 from shared.settings import Environment, Settings  # noqa: E402
+from shared.signing_keys import ensure_signing_keys  # noqa: E402
 from shared.sync_contract import compute_sync_hash  # noqa: E402
-from shared.tokens import CONSOLE_AUDIENCE, ensure_signing_key  # noqa: E402
+from shared.tokens import CONSOLE_AUDIENCE  # noqa: E402
 
 BATCH = 1000
 APP_NAME = "bench-app"
@@ -86,7 +87,7 @@ def prepare(settings: Settings, with_applications: bool) -> str:
     runtime = Runtime(settings)
     try:
         with runtime.session_factory() as session:
-            ensure_signing_key(session, runtime.box)
+            ensure_signing_keys(session, runtime.box)
             fields: dict[str, str | None] = {"name": "Bench Admin", "status": "active"}
             fields |= {"email": "admin@bench.example.com", "mobile_number": None, "emp_id": None}
             admin = UserAccount(**fields, is_admin=True, sync_hash=compute_sync_hash(fields))

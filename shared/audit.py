@@ -40,7 +40,8 @@ class EventType(StrEnum):
     ADMIN_KEY_DELETED = "admin.api_key.deleted"
     ADMIN_PROVIDER_UPDATED = "admin.otp_provider.updated"
     ADMIN_SETTINGS_UPDATED = "admin.settings.updated"
-    ADMIN_SECRET_ROTATED = "admin.token_secret.rotated"
+    ADMIN_SECRET_ROTATED = "admin.token_secret.rotated"  # HS256 secrets, before signing keys
+    SIGNING_KEYS_ROTATED = "signing_keys.rotated"  # by an administrator or on schedule
     ADMIN_SESSION_REVOKED = "admin.session.revoked"
     # Application API traffic
     API_CALL = "api.call"

@@ -29,6 +29,7 @@ CONSOLE_SETTINGS = (
     "public_hostname",
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
+    "signing_key_rotation_days",
     "otp_length",
     "otp_ttl_seconds",
     "otp_verify_max_attempts",

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     audit_batch_linger_ms: int = Field(default=100, ge=0, le=5000)
 
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=ACCESS_TOKEN_TTL_MAX_SECONDS)
+    # Signing keys rotate on their own after this many days (next becomes current); 0: only
+    # when an administrator rotates them.
+    signing_key_rotation_days: int = Field(default=90, ge=0, le=3650)
     token_issuer: str | None = None
 
     # Sign-in (the auth service). Refresh tokens slide within an absolute session lifetime.

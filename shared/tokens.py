@@ -1,24 +1,25 @@
-"""Signing and verifying access tokens (HS256 JWT with `kid`) with the platform token secret.
+"""Signing and verifying access tokens: JWTs signed with the asymmetric keys of `signing_key`.
 
-Secrets live encrypted in `signing_key`. The newest un-retired key signs;
-every key not past `verify_until` verifies, which gives rotation its overlap
-window. Keys are cached per process and reloaded on a `signing_keys`
-invalidation, so a rotation reaches every replica within a second.
+The current key of an algorithm signs (RS256 unless the application chose
+ES256 or EdDSA); every published key verifies, and so do the HS256 platform
+secrets of before the upgrade until their `verify_until`. The algorithm is
+the key's own, looked up by `kid`: the token's header never chooses it, which
+rules out `none` and HS/RS confusion. Keys are cached per process and
+reloaded on a `signing_keys` invalidation, so a rotation reaches every
+replica within a second (and within the bus's resync if that message is lost).
 """
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.errors import Unauthorized
@@ -26,8 +27,8 @@ from shared.invalidation import InvalidationBus, Topic
 from shared.models import SigningKey
 from shared.models.base import utcnow
 from shared.security.encryption import SecretBox
+from shared.signing_keys import ALGORITHMS, DEFAULT_ALGORITHM, LEGACY_ALGORITHM
 
-ALGORITHM = "HS256"
 CONSOLE_AUDIENCE = "console"
 FORCED_RELOAD_SECONDS = 1.0
 
@@ -52,31 +53,21 @@ class VerifiedToken:
     claims: dict[str, Any]
 
 
-def ensure_signing_key(session: Session, box: SecretBox) -> None:
-    """Create the first platform token secret if none exists (auth service start-up)."""
-    if session.scalar(select(SigningKey.kid).limit(1)) is not None:
-        return
-    session.add(
-        SigningKey(
-            kid=secrets.token_hex(8), secret_encrypted=box.encrypt(secrets.token_urlsafe(48))
-        )
-    )
-    try:
-        session.commit()
-    except IntegrityError:  # another replica won the race; its key is as good
-        session.rollback()
+@dataclass(frozen=True)
+class _VerifyingKey:
+    alg: str
+    key: Any  # a public key object, or the HS256 secret
+    until: float | None
 
 
-def rotate_signing_key(session: Session, box: SecretBox, overlap: timedelta) -> str:
-    """New signing secret; the previous ones keep verifying for `overlap`."""
-    now = utcnow()
-    for key in session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
-        key.retired_at = now
-        key.verify_until = now + overlap
-    kid = secrets.token_hex(8)
-    session.add(SigningKey(kid=kid, secret_encrypted=box.encrypt(secrets.token_urlsafe(48))))
-    session.flush()
-    return kid
+@dataclass(frozen=True)
+class SigningMaterial:
+    """The current key of one algorithm, private half opened (the auth service only)."""
+
+    kid: str
+    alg: str
+    pem: str  # for libraries that take a PEM (Authlib's ID tokens)
+    private_key: Any  # loaded once: parsing the PEM costs more than signing
 
 
 class TokenService:
@@ -94,32 +85,76 @@ class TokenService:
         self._reload_seconds = reload_seconds
         self._lock = threading.Lock()
         self._loaded_at = 0.0
-        self._signing: tuple[str, str] | None = None
-        self._verifying: dict[str, tuple[str, float | None]] = {}
+        self._verifying: dict[str, _VerifyingKey] = {}
+        self._signing_loaded_at = 0.0
+        self._signing: dict[str, SigningMaterial] = {}
         bus.subscribe(Topic.SIGNING_KEYS, self.reset)
+
+    @property
+    def issuer(self) -> str:
+        return self._issuer
 
     def reset(self) -> None:
         self._loaded_at = 0.0
+        self._signing_loaded_at = 0.0
 
-    def _keys(self) -> tuple[tuple[str, str] | None, dict[str, tuple[str, float | None]]]:
+    def _verifying_keys(self) -> dict[str, _VerifyingKey]:
         if time.monotonic() - self._loaded_at < self._reload_seconds:
-            return self._signing, self._verifying
+            return self._verifying
         with self._lock, self._session_factory() as session:
-            rows = session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
             now = utcnow()
-            verifying: dict[str, tuple[str, float | None]] = {}
-            signing: tuple[str, str] | None = None
-            for row in rows:
+            verifying: dict[str, _VerifyingKey] = {}
+            for row in session.scalars(select(SigningKey)):
                 if row.verify_until is not None and row.verify_until <= now:
                     continue
-                secret = self._box.decrypt(row.secret_encrypted)
                 until = row.verify_until.timestamp() if row.verify_until else None
-                verifying[row.kid] = (secret, until)
-                if row.retired_at is None:
-                    signing = (row.kid, secret)
-            self._signing, self._verifying = signing, verifying
+                known = self._verifying.get(row.kid)
+                if known is not None:  # a kid's key never changes: parsed once
+                    verifying[row.kid] = _VerifyingKey(known.alg, known.key, until)
+                elif row.alg == LEGACY_ALGORITHM:
+                    secret = self._box.decrypt(row.secret_encrypted)
+                    verifying[row.kid] = _VerifyingKey(row.alg, secret, until)
+                elif row.alg in ALGORITHMS and row.public_jwk:
+                    public = jwt.PyJWK(row.public_jwk, algorithm=row.alg).key
+                    verifying[row.kid] = _VerifyingKey(row.alg, public, until)
+            self._verifying = verifying
             self._loaded_at = time.monotonic()
-        return self._signing, self._verifying
+        return self._verifying
+
+    def signing_key(self, alg: str = DEFAULT_ALGORITHM) -> SigningMaterial:
+        """The current key of `alg`; RuntimeError when the auth service has made none yet."""
+        if time.monotonic() - self._signing_loaded_at >= self._reload_seconds:
+            with self._lock, self._session_factory() as session:
+                rows = session.scalars(
+                    select(SigningKey)
+                    .where(
+                        SigningKey.activated_at.is_not(None),
+                        SigningKey.retired_at.is_(None),
+                        SigningKey.alg.in_(ALGORITHMS),
+                    )
+                    .order_by(SigningKey.activated_at)
+                ).all()
+                # The newest current key of each algorithm signs; a kid already open is
+                # not decrypted and parsed again.
+                opened = {m.kid: m for m in self._signing.values()}
+                self._signing = {row.alg: opened.get(row.kid) or self._open(row) for row in rows}
+                self._signing_loaded_at = time.monotonic()
+        material = self._signing.get(alg)
+        if material is None:
+            raise RuntimeError(f"no current {alg} signing key; the auth service creates one")
+        return material
+
+    def _open(self, row: SigningKey) -> SigningMaterial:
+        pem = self._box.decrypt(row.secret_encrypted)
+        private_key = serialization.load_pem_private_key(pem.encode(), password=None)
+        return SigningMaterial(row.kid, row.alg, pem, private_key)
+
+    def sign(self, claims: dict[str, Any], alg: str = DEFAULT_ALGORITHM) -> str:
+        """Any JWT this service issues (access and ID tokens), with `kid` in its header."""
+        material = self.signing_key(alg)
+        return jwt.encode(
+            claims, material.private_key, algorithm=material.alg, headers={"kid": material.kid}
+        )
 
     def mint(
         self,
@@ -130,11 +165,8 @@ class TokenService:
         session_id: str | None = None,
         token_type: str = "access",
         extra: dict[str, Any] | None = None,
+        alg: str = DEFAULT_ALGORITHM,
     ) -> tuple[str, dict[str, Any]]:
-        signing, _ = self._keys()
-        if signing is None:
-            raise RuntimeError("no platform token secret; the auth service creates one at start")
-        kid, secret = signing
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self._issuer,
@@ -147,32 +179,34 @@ class TokenService:
             **({"sid": session_id} if session_id else {}),
             **(extra or {}),
         }
-        token = jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
-        return token, claims
+        return self.sign(claims, alg), claims
+
+    def _key_for(self, kid: str) -> _VerifyingKey | None:
+        entry = self._verifying_keys().get(kid)
+        if entry is None and time.monotonic() - self._loaded_at > FORCED_RELOAD_SECONDS:
+            # A replica may have rotated just now; at most one forced reload a second,
+            # so a flood of tokens with made-up kids cannot turn into a flood of queries.
+            self._loaded_at = 0.0
+            entry = self._verifying_keys().get(kid)
+        return entry
 
     def verify(self, token: str, *, audience: str, token_type: str = "access") -> VerifiedToken:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise InvalidToken() from exc
-        # Pinning the algorithm here, not trusting the header, rules out `none` and confusion.
-        if header.get("alg") != ALGORITHM:
+        entry = self._key_for(str(header.get("kid", "")))
+        if entry is None or (entry.until is not None and entry.until <= time.time()):
             raise InvalidToken()
-        _, verifying = self._keys()
-        entry = verifying.get(str(header.get("kid", "")))
-        if entry is None and time.monotonic() - self._loaded_at > FORCED_RELOAD_SECONDS:
-            # A replica may have rotated just now; at most one forced reload a second,
-            # so a flood of tokens with made-up kids cannot turn into a flood of queries.
-            self.reset()
-            _, verifying = self._keys()
-            entry = verifying.get(str(header.get("kid", "")))
-        if entry is None or (entry[1] is not None and entry[1] <= time.time()):
+        # The key decides the algorithm; a header naming another one (`none`, HS256 over
+        # an RSA key's public half) is refused before any signature check.
+        if header.get("alg") != entry.alg:
             raise InvalidToken()
         try:
             claims = jwt.decode(
                 token,
-                entry[0],
-                algorithms=[ALGORITHM],
+                entry.key,
+                algorithms=[entry.alg],
                 audience=audience,
                 issuer=self._issuer,
                 options={"require": ["exp", "iat", "sub", "aud", "iss", "jti", "typ"]},

@@ -51,7 +51,9 @@ class WebService:
 SESSION_CHECK = DedicatedRoute("session", "Path(`/auth/session`) && Method(`GET`)")
 
 SERVICES = (
-    WebService("auth", "auth.main:app", ("/auth",), "services/auth", dedicated=SESSION_CHECK),
+    WebService(
+        "auth", "auth.main:app", ("/auth", "/.well-known"), "services/auth", dedicated=SESSION_CHECK
+    ),
     WebService("directory", "directory.main:app", ("/directory", "/users"), "services/directory"),
     WebService("otp-delivery", "otp_delivery.main:app", ("/otp",), "services/otp-delivery"),
     WebService("audit", "audit.main:app", ("/audit",), "services/audit"),

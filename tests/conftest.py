@@ -73,3 +73,24 @@ def otp_app(runtime: Runtime) -> FastAPI:
 @pytest.fixture(scope="session")
 def otp_client(otp_app: FastAPI) -> Iterator[TestClient]:
     yield from serve(otp_app)
+
+
+@pytest.fixture
+def restore_signing_keys(runtime: Runtime) -> Iterator[None]:
+    """Rotation changes rows that outlive the test (the key table is kept): put them back."""
+    from sqlalchemy import delete, select, update
+
+    from shared.models import SigningKey
+
+    columns = ("activated_at", "retired_at", "verify_until")
+    with runtime.session_factory() as db:
+        original = {
+            k.kid: {c: getattr(k, c) for c in columns} for k in db.scalars(select(SigningKey))
+        }
+    yield
+    with runtime.session_factory() as db:
+        db.execute(delete(SigningKey).where(SigningKey.kid.not_in(original)))
+        for kid, values in original.items():
+            db.execute(update(SigningKey).where(SigningKey.kid == kid).values(**values))
+        db.commit()
+    runtime.tokens.reset()

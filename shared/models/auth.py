@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, UTCDateTime, new_id, utcnow
 
 
 class SigningKey(Base):
-    """A platform token secret (encrypted at rest). Retired keys verify until `verify_until`."""
+    """A token signing key (`shared/signing_keys.py`): the private half encrypted at rest.
+
+    `activated_at` NULL: the next key, published but not yet signing. Retired keys
+    verify until `verify_until`. HS256 rows are platform secrets from before
+    asymmetric keys (no public JWK), kept only to verify what they signed.
+    """
 
     __tablename__ = "signing_key"
 
     kid: Mapped[str] = mapped_column(String(32), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16), server_default="HS256")
     secret_encrypted: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verify_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -25,8 +25,9 @@ from shared.migrate import upgrade
 from shared.models import Base, UserAccount
 from shared.runtime import Runtime
 from shared.settings import Environment, Settings
+from shared.signing_keys import ensure_signing_keys
 from shared.sync_contract import compute_sync_hash
-from shared.tokens import CONSOLE_AUDIENCE, ensure_signing_key
+from shared.tokens import CONSOLE_AUDIENCE
 
 MYSQL_URL = os.environ.get("IDENTITY_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306")
 REDIS_URL = os.environ.get("IDENTITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -97,7 +98,7 @@ def settings(test_database_url: str) -> Settings:
 def runtime(settings: Settings) -> Iterator[Runtime]:
     rt = Runtime(settings)
     with rt.session_factory() as session:
-        ensure_signing_key(session, rt.box)
+        ensure_signing_keys(session, rt.box)
     yield rt
     for key in rt.redis.scan_iter(match=settings.redis_prefix + "*", count=1000):
         rt.redis.delete(key)

@@ -15,8 +15,9 @@ from shared.migrate import upgrade
 from shared.models import UserAccount
 from shared.runtime import Runtime
 from shared.settings import Environment, Settings
+from shared.signing_keys import ensure_signing_keys
 from shared.sync_contract import compute_sync_hash
-from shared.tokens import CONSOLE_AUDIENCE, ensure_signing_key
+from shared.tokens import CONSOLE_AUDIENCE
 from tests.audit.support import emit, record, wait_for
 
 pytestmark = pytest.mark.embedded
@@ -33,7 +34,7 @@ def dev_runtime(tmp_path: Path) -> Iterator[Runtime]:
     upgrade(settings.database_url)
     runtime = Runtime(settings)
     with runtime.session_factory() as session:
-        ensure_signing_key(session, runtime.box)
+        ensure_signing_keys(session, runtime.box)
     yield runtime
     runtime.close()
 

@@ -8,6 +8,7 @@ import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.tokens import CONSOLE_AUDIENCE
 from tests.auth.support import PASSWORD, AppCaller, error_of
@@ -32,10 +33,9 @@ def _claims(token: str) -> dict:
 
 
 def _resign(runtime, token: str, **changes) -> str:
-    """The same token with changed claims, signed with the real current secret."""
-    header = jwt.get_unverified_header(token)
-    secret = runtime.tokens._keys()[1][header["kid"]][0]
-    return jwt.encode({**_claims(token), **changes}, secret, algorithm="HS256", headers=header)
+    """The same token with changed claims, signed with the real current key."""
+    alg = jwt.get_unverified_header(token)["alg"]
+    return runtime.tokens.sign({**_claims(token), **changes}, alg)
 
 
 def test_a_valid_token_is_accepted(caller, tokens):
@@ -49,9 +49,10 @@ def test_alg_none_is_refused(caller, tokens):
 
 
 def test_a_token_signed_with_another_key_is_refused(caller, tokens):
-    header = jwt.get_unverified_header(tokens["access_token"])
+    kid = jwt.get_unverified_header(tokens["access_token"])["kid"]
+    foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode(
-        _claims(tokens["access_token"]), "x" * 48, algorithm="HS256", headers=header
+        _claims(tokens["access_token"]), foreign, algorithm="RS256", headers={"kid": kid}
     )
     assert error_of(caller.session(forged)) == (401, "invalid_token")
 

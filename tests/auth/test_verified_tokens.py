@@ -9,7 +9,7 @@ import pytest
 from auth.sessions import verified as verified_module
 from auth.sessions.verified import REMEMBER_SECONDS, SWEEP_EVERY, VerifiedTokens
 from shared.runtime import Runtime
-from shared.tokens import ensure_signing_key
+from shared.signing_keys import ensure_signing_keys
 
 
 def _tokens(runtime: Runtime, count: int) -> list[str]:
@@ -23,7 +23,7 @@ def test_expired_entries_are_swept_as_new_tokens_arrive(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with runtime.session_factory() as session:
-        ensure_signing_key(session, runtime.box)
+        ensure_signing_keys(session, runtime.box)
         session.commit()
     now = [1_000.0]
     monkeypatch.setattr(verified_module, "time", SimpleNamespace(time=lambda: now[0]))

@@ -54,10 +54,11 @@ def test_dev_codes_cannot_be_switched_on_in_production(
     assert console.get("/console/api/platform", headers=admin_headers).json()["dev_codes"] is False
 
 
-def test_rotate_secret_goes_through_the_auth_service(console, admin_headers):
+def test_rotate_secret_goes_through_the_auth_service(console, admin_headers, restore_signing_keys):
     response = console.post("/console/api/platform/rotate-secret", headers=admin_headers, json={})
     assert response.status_code == 200
-    assert set(response.json()) == {"kid", "previous_verify_until"}
+    assert set(response.json()) == {"signing_kids", "previous_verify_until"}
+    assert len(response.json()["signing_kids"]) == 3  # one per algorithm
     # The token minted before the rotation still verifies during the overlap.
     assert console.get("/console/api/platform", headers=admin_headers).status_code == 200
 

@@ -51,7 +51,7 @@ def test_checking_and_deployment_are_shown(signed_in):
         assert f"<td>{name}</td>" in html
     checking = html.split('id="checking"')[1].split("</section>")[0]
     assert checking.count('<span class="badge ok">ok</span>') >= 7  # five services, MySQL, Redis
-    assert "<code>/auth/*</code>" in html and "Access token lifetime" in html
+    assert "<code>/auth/*, /.well-known/*</code>" in html and "Access token lifetime" in html
 
 
 def test_platform_settings_are_saved_and_audited(signed_in, runtime):
@@ -90,15 +90,19 @@ def test_a_bad_platform_value_is_shown_and_nothing_is_saved(signed_in, runtime):
     assert rows(runtime) == {}
 
 
-def test_rotate_the_token_secret(signed_in, runtime):
+@pytest.mark.usefixtures("restore_signing_keys")
+def test_rotate_the_signing_keys(signed_in, runtime):
+    page = signed_in.get("/setup").text
+    assert page.count("<td>current</td>") == 3 and page.count("<td>next</td>") == 3
     with runtime.session_factory() as session:
         before = set(session.scalars(select(SigningKey.kid)))
     response = post_form(signed_in, "/setup/platform/rotate-secret")
     assert response.status_code == 303
     with runtime.session_factory() as session:
         after = set(session.scalars(select(SigningKey.kid)))
-    assert len(after - before) == 1
-    assert any("Token secret rotated" in m for m in flash_texts(signed_in.get("/setup/docs").text))
+    assert len(after - before) == 3  # a new next key per algorithm
+    assert any("Signing keys rotated" in m for m in flash_texts(signed_in.get("/setup/docs").text))
+    assert signed_in.get("/setup").text.count("<td>previous</td>") == 3
     # The console's own session survives: the old secret still verifies its token.
     assert signed_in.get("/setup/access").status_code == 200
 

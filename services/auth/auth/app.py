@@ -9,6 +9,9 @@ from auth.admin.activity_router import router as admin_activity_router
 from auth.admin.router import router as admin_router
 from auth.admin.setup import announce_setup_token
 from auth.events import DirectoryEventConsumer
+from auth.keys.router import admin_router as keys_admin_router
+from auth.keys.router import jwks_router
+from auth.keys.schedule import register_rotation_schedule
 from auth.login.router import router as login_router
 from auth.otp.router import router as otp_router
 from auth.recovery.router import router as recovery_router
@@ -17,7 +20,7 @@ from auth.sessions.router import router as sessions_router
 from auth.sessions.verified import VerifiedTokens
 from shared.runtime import Runtime
 from shared.service_app import create_service_app
-from shared.tokens import ensure_signing_key
+from shared.signing_keys import ensure_signing_keys
 
 log = structlog.get_logger("auth")
 
@@ -28,11 +31,12 @@ DESCRIPTION = (
 
 
 def prepare(runtime: Runtime) -> None:
-    """At start: the platform token secret exists (generated strongly when first needed),
-    and while there is no administrator the setup token is printed."""
+    """At start: every algorithm has a current and a next signing key, the scheduled
+    rotation runs, and while there is no administrator the setup token is printed."""
+    register_rotation_schedule(runtime)
     try:
         with runtime.session_factory() as session:
-            ensure_signing_key(session, runtime.box)
+            ensure_signing_keys(session, runtime.box)
     except Exception as exc:  # minting retries it; readiness reports the database
         log.warning("signing_key_unavailable", error=str(exc))
     announce_setup_token(runtime)
@@ -51,6 +55,8 @@ def create_app(runtime: Runtime) -> FastAPI:
             recovery_router,
             admin_router,
             admin_activity_router,
+            keys_admin_router,
+            jwks_router,
         ],
         runtime=runtime,
         on_start=prepare,

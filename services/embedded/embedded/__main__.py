@@ -15,7 +15,7 @@ from shared.devmode import dev_settings
 from shared.logging import configure_logging
 from shared.migrate import upgrade
 from shared.runtime import Runtime
-from shared.tokens import ensure_signing_key
+from shared.signing_keys import ensure_signing_keys
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     upgrade(settings.database_url)
     runtime = Runtime(settings)
     with runtime.session_factory() as session:
-        ensure_signing_key(session, runtime.box)
+        ensure_signing_keys(session, runtime.box)
     print(f"Identity Services (dev): http://localhost:{args.port}/setup", flush=True)
     # proxy_headers off: X-Forwarded-For is judged by shared/client_ip.py alone.
     uvicorn.run(

@@ -62,6 +62,7 @@ def create_embedded_app(runtime: Runtime) -> PrefixDispatcher:
     # The path prefixes Traefik routes to each service (traefik/README.md).
     routes: list[tuple[str, ASGIApp]] = [
         ("/auth", auth),
+        ("/.well-known", auth),
         ("/directory", directory),
         ("/users", directory),
         ("/otp", otp),

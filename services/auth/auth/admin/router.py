@@ -1,9 +1,8 @@
-"""Console sign-in: first-administrator setup, password and OTP login, refresh, logout,
-and rotation of the platform token secret. Tokens carry the console audience."""
+"""Console sign-in: first-administrator setup, password and OTP login, refresh, logout.
+Tokens carry the console audience. (Signing-key rotation: `auth/keys/router.py`.)"""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -15,8 +14,6 @@ from auth.admin.schemas import (
     AdminOtpRequestIn,
     AdminOtpVerifyIn,
     AdminRefreshIn,
-    RotateSecretIn,
-    RotateSecretOut,
     SetupIn,
 )
 from auth.context import SignInContext
@@ -27,16 +24,11 @@ from auth.schemas import MfaRequired, OtpChallenge, TokenResponse
 from auth.sessions import service as session_service
 from auth.sessions.router import LogoutOut
 from auth.trail import emit_on_commit, sign_in_record
-from shared.admin_auth import CurrentAdmin
-from shared.admin_trail import record_admin_action
 from shared.after_commit import defer
 from shared.audit import EventType
 from shared.db import DbSession
 from shared.errors import error_responses
-from shared.invalidation import Topic
-from shared.models import SigningKey
-from shared.models.base import utcnow
-from shared.tokens import InvalidToken, rotate_signing_key
+from shared.tokens import InvalidToken
 
 router = APIRouter(prefix="/auth/admin", tags=["console sign-in"], responses=error_responses(422))
 console_bearer = HTTPBearer(auto_error=False, description="An administrator's access token")
@@ -137,32 +129,3 @@ def admin_logout(
     ctx = SignInContext.for_console(request)
     session_service.logout(db, request.app.state.runtime, ctx, None, credentials.credentials)
     return {"revoked": True}
-
-
-@router.post(
-    "/token-secret/rotate", response_model=RotateSecretOut, responses=error_responses(401, 403)
-)
-def rotate_token_secret(
-    request: Request, db: DbSession, admin: CurrentAdmin, body: RotateSecretIn
-) -> Any:
-    """Rotate the platform token secret; the previous one verifies until the overlap ends."""
-    runtime = request.app.state.runtime
-    overlap = body.overlap_seconds
-    if overlap is None:
-        overlap = runtime.settings.access_token_ttl_seconds
-    previous_until = utcnow() + timedelta(seconds=overlap)
-    kid = rotate_signing_key(db, runtime.box, timedelta(seconds=overlap))
-    key = db.get(SigningKey, kid)
-    if body.secret is not None and key is not None:
-        key.secret_encrypted = runtime.box.encrypt(body.secret.get_secret_value())
-    db.flush()
-    record_admin_action(
-        db,
-        runtime,
-        admin,
-        EventType.ADMIN_SECRET_ROTATED,
-        details={"kid": kid, "overlap_seconds": overlap, "secret": "changed"},
-    )
-    # Every replica reloads its keys on this message: the new secret signs within a second.
-    defer(db, lambda: runtime.bus.publish(Topic.SIGNING_KEYS))
-    return {"kid": kid, "previous_verify_until": previous_until}

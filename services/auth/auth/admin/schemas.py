@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from auth.schemas import LoginField, Strict
 from shared.otp_contract import Channel
@@ -43,20 +43,6 @@ class AdminOtpVerifyIn(Strict):
 
 class AdminRefreshIn(Strict):
     refresh_token: str = Field(min_length=1, max_length=256)
-
-
-class RotateSecretIn(Strict):
-    secret: SecretStr | None = Field(
-        default=None, min_length=32, max_length=512, description="Random when omitted"
-    )
-    overlap_seconds: int | None = Field(
-        default=None, ge=0, le=7 * 86400, description="Old tokens keep verifying this long"
-    )
-
-
-class RotateSecretOut(BaseModel):
-    kid: str
-    previous_verify_until: datetime
 
 
 class DeviceOut(BaseModel):

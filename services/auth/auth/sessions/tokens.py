@@ -10,7 +10,8 @@ from typing import Any
 from auth.accounts import iso, user_payload
 from shared.models import AuthSession, UserAccount
 from shared.runtime import Runtime
-from shared.tokens import CONSOLE_AUDIENCE, ensure_signing_key
+from shared.signing_keys import DEFAULT_ALGORITHM, ensure_signing_keys
+from shared.tokens import CONSOLE_AUDIENCE
 
 REFRESH_PREFIX = "rt_"
 
@@ -25,19 +26,29 @@ def hash_refresh_token(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def mint_access_token(runtime: Runtime, user_id: str, audience: str, session_id: str) -> str:
-    ttl = runtime.settings.access_token_ttl_seconds
+def mint_access_token(
+    runtime: Runtime,
+    user_id: str,
+    audience: str,
+    session_id: str,
+    alg: str = DEFAULT_ALGORITHM,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    args: dict[str, Any] = {
+        "subject": user_id,
+        "audience": audience,
+        "ttl_seconds": runtime.settings.access_token_ttl_seconds,
+        "session_id": session_id,
+        "alg": alg,
+        "extra": extra,
+    }
     try:
-        token, _ = runtime.tokens.mint(
-            subject=user_id, audience=audience, ttl_seconds=ttl, session_id=session_id
-        )
+        token, _ = runtime.tokens.mint(**args)
     except RuntimeError:  # no signing key yet (start-up could not reach the DB)
         with runtime.session_factory() as session:
-            ensure_signing_key(session, runtime.box)
+            ensure_signing_keys(session, runtime.box)
         runtime.tokens.reset()
-        token, _ = runtime.tokens.mint(
-            subject=user_id, audience=audience, ttl_seconds=ttl, session_id=session_id
-        )
+        token, _ = runtime.tokens.mint(**args)
     return token
 
 

@@ -22,7 +22,7 @@ router = page_router()
 
 # The path prefixes Traefik routes to each service (traefik/README.md, docker-compose.yml).
 ROUTES = (
-    ("/auth/*", "auth"),
+    ("/auth/*, /.well-known/*", "auth"),
     ("/users/*, /directory/*", "directory"),
     ("/otp/*", "otp-delivery"),
     ("/audit/*", "audit"),
@@ -31,6 +31,7 @@ ROUTES = (
 PLATFORM_NUMBERS = (
     "access_token_ttl_seconds",
     "refresh_token_ttl_seconds",
+    "signing_key_rotation_days",
     "otp_length",
     "otp_ttl_seconds",
     "otp_verify_max_attempts",
@@ -49,14 +50,16 @@ async def service_page(
     values: dict[str, str] | None = None,
 ) -> Response:
     runtime: Runtime = request.app.state.runtime
-    platform, services, infrastructure = await asyncio.gather(
+    platform, signing_keys, services, infrastructure = await asyncio.gather(
         api.get("/console/api/platform"),
+        api.get("/auth/admin/signing-keys"),
         checks.service_checks(api),
         run_in_threadpool(checks.infrastructure_checks, runtime),
     )
     target = request.app.state.api_target
     context: dict[str, Any] = {
         "platform": platform,
+        "signing_keys": signing_keys,
         "checks": [*services, *infrastructure],
         "versions": checks.versions(runtime, infrastructure),
         "routes": ROUTES,
@@ -101,8 +104,8 @@ async def rotate_secret(request: Request, api: Api, _: SignedIn) -> Response:
     except ApiError as exc:
         return await service_page(request, api, error=exc, form="rotate")
     session_of(request).notify(
-        f"Token secret rotated (key {answer['kid']}). Tokens signed with the previous secret "
-        f"stay valid until {answer['previous_verify_until']}."
+        f"Signing keys rotated (now signing: {', '.join(answer['signing_kids'])}). Tokens "
+        f"signed with the previous keys stay valid until {answer['previous_verify_until']}."
     )
     return redirect("/setup#deployment")
 

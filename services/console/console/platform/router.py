@@ -65,12 +65,12 @@ def delete_logo(request: Request, db: DbSession, admin: CurrentAdmin) -> Platfor
     "/platform/rotate-secret", response_model=RotateSecretOut, responses=error_responses(503)
 )
 async def rotate_secret(request: Request, _: CurrentAdmin, body: RotateSecretIn) -> Any:
-    """Rotate the platform token secret (the auth service does it; old tokens verify a while)."""
+    """Rotate the token signing keys (the auth service does it; old tokens verify a while)."""
     # The signing keys are the auth service's table: ask it, as this administrator.
     try:
         async with make_client(request) as client:
             response = await client.post(
-                "/auth/admin/token-secret/rotate",
+                "/auth/admin/signing-keys/rotate",
                 json=body.model_dump(exclude_none=True),
                 headers={"authorization": request.headers.get("authorization", "")},
             )

@@ -21,6 +21,7 @@ class PlatformOut(BaseModel):
     public_hostname: str
     access_token_ttl_seconds: int
     refresh_token_ttl_seconds: int
+    signing_key_rotation_days: int
     otp_length: int
     otp_ttl_seconds: int
     otp_verify_max_attempts: int
@@ -48,6 +49,7 @@ class PlatformUpdate(BaseModel):
     public_hostname: str | None = Field(default=None, max_length=253, pattern=HOSTNAME_PATTERN)
     access_token_ttl_seconds: int | None = Field(default=None, ge=60, le=86400)
     refresh_token_ttl_seconds: int | None = Field(default=None, ge=3600, le=365 * 86400)
+    signing_key_rotation_days: int | None = Field(default=None, ge=0, le=3650)
     otp_length: int | None = Field(default=None, ge=6, le=10)
     otp_ttl_seconds: int | None = Field(default=None, ge=60, le=600)
     otp_verify_max_attempts: int | None = Field(default=None, ge=1, le=10)
@@ -62,10 +64,14 @@ class PlatformUpdate(BaseModel):
 class RotateSecretIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     overlap_seconds: int | None = Field(
-        default=None, ge=0, le=7 * 86400, description="Old tokens keep verifying this long"
+        default=None,
+        ge=0,
+        le=7 * 86400,
+        description="The previous keys keep verifying this long (default: longer than any "
+        "token they signed lives; 0 for keys believed compromised)",
     )
 
 
 class RotateSecretOut(BaseModel):
-    kid: str
+    signing_kids: list[str] = Field(description="The keys that sign from now on, one per algorithm")
     previous_verify_until: datetime

@@ -28,7 +28,8 @@ def _request_reset(caller, login, **headers):
 
 
 def _token_from_link(link: str) -> str:
-    return parse_qs(urlsplit(link).query)["token"][0]
+    """The token, from the fragment: the part a browser never sends to any server."""
+    return parse_qs(urlsplit(link).fragment)["token"][0]
 
 
 @pytest.fixture
@@ -46,8 +47,31 @@ def test_email_gets_a_link_on_the_public_hostname_never_the_host_header(
     (task,) = outbox.tasks
     assert (task.channel, task.purpose) == (Channel.EMAIL, Purpose.PASSWORD_RESET)
     link = outbox.secret()
-    assert link.startswith(f"https://{runtime.settings.public_hostname}/reset-password?token=")
-    assert len(_token_from_link(link)) >= 22  # at least 128 bits, url-safe base64
+    assert link.startswith(f"https://{runtime.settings.public_hostname}/reset-password#token=")
+    token = _token_from_link(link)
+    assert len(token) >= 22  # at least 128 bits, url-safe base64
+    # Only after '#': what the server, a proxy or an access log sees holds no token.
+    assert token not in link.partition("#")[0]
+
+
+@pytest.mark.parametrize(
+    ("configured", "link"),
+    [
+        ("https://apps.example.com/reset?lang=en", "https://apps.example.com/reset?lang=en#token="),
+        # A page routed by its fragment gets the token as a parameter of that route.
+        ("https://apps.example.com/#/reset", "https://apps.example.com/#/reset?token="),
+        (
+            "https://apps.example.com/#/reset?lang=en",
+            "https://apps.example.com/#/reset?lang=en&token=",
+        ),
+    ],
+)
+def test_a_configured_reset_page_gets_the_token_after_the_hash(
+    caller, member, outbox, runtime, monkeypatch, dev_codes, configured, link
+):
+    monkeypatch.setattr(runtime.settings, "password_reset_url", configured)
+    token = _request_reset(caller, member["email"])["dev_token"]
+    assert outbox.secret() == link + token
 
 
 def test_sms_gets_the_token_itself(caller, member, outbox):

@@ -71,6 +71,17 @@ def test_a_settings_error_is_shown_and_nothing_is_saved(signed_in, admin_headers
     assert signed_in.get("/otp/settings", headers=admin_headers).json()["sms"] is None
 
 
+def test_a_credential_in_the_url_is_refused_next_to_the_url_field(signed_in, admin_headers):
+    form = generic_api_form("https://sms.example.com/send?api_key=s3cr3t-value")
+    response = post_form(signed_in, "/setup/otp/sms", form)
+    assert response.status_code == 422
+    # The error paragraph inside the URL field's label.
+    after_input = response.text.split('name="generic_api.url"', 1)[1].split("</label>", 1)[0]
+    assert '<p class="field-error">' in after_input
+    assert "put it in the authentication header" in after_input
+    assert signed_in.get("/otp/settings", headers=admin_headers).json()["sms"] is None
+
+
 def test_test_sms_shows_the_outcome_and_the_delivery(signed_in, sms_sink):
     post_form(signed_in, "/setup/otp/sms", generic_api_form(sms_sink.url, "Bearer k"))
     response = post_form(signed_in, "/setup/otp/test-sms", {"mobile_number": "+12025550143"})

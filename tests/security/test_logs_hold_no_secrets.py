@@ -75,7 +75,7 @@ def _run_every_flow(caller, member, outbox, runtime) -> list[str]:
     secrets += [verified["access_token"], verified["refresh_token"]]
 
     caller.post("/auth/password/request-reset", {"login": email})
-    token = parse_qs(urlsplit(outbox.secret()).query)["token"][0]
+    token = parse_qs(urlsplit(outbox.secret()).fragment)["token"][0]
     secrets.append(token)
     reset = caller.post("/auth/password/reset", {"token": token, "new_password": NEW_PASSWORD})
     assert reset.status_code == 200

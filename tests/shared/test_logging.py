@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import logging.config
 from collections.abc import Iterator
 
+import httpx
 import orjson
 import pytest
 import structlog
+import uvicorn.config
 
 from shared.logging import MASK, configure_logging, mask_secrets
 
 API_KEY = "ask_abcd1234_" + "S" * 43
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+REFRESH_TOKEN = "rt_" + "Zk3-q_9TmB0xv7LwPa2Ne5RcYh8Ug1Jd4Fs6Ho-Ki_A"  # 43 url-safe characters
 
 
 @pytest.mark.parametrize(
@@ -56,6 +61,14 @@ def test_key_and_jwt_shaped_values_are_masked_inside_free_text() -> None:
     masked = mask_secrets({"note": f"sent {API_KEY} and Bearer {JWT} to the app"})
     assert masked == {"note": f"sent {MASK} and Bearer {MASK} to the app"}
     assert mask_secrets([API_KEY]) == [MASK]
+
+
+def test_refresh_tokens_are_masked_inside_free_text() -> None:
+    masked = mask_secrets({"note": f"client retried {REFRESH_TOKEN}, twice"})
+    assert masked == {"note": f"client retried {MASK}, twice"}
+    assert mask_secrets([REFRESH_TOKEN]) == [MASK]
+    # Words that merely contain "rt_" are left alone.
+    assert mask_secrets("restart_policy=always report_id=7") == "restart_policy=always report_id=7"
 
 
 def test_ids_timestamps_and_counts_are_kept() -> None:
@@ -135,3 +148,78 @@ def test_level_filters_lower_levels(capsys: pytest.CaptureFixture[str]) -> None:
     log.info("hidden")
     log.warning("shown")
     assert [line["event"] for line in _lines(capsys.readouterr().out)] == ["shown"]
+
+
+_STDLIB_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore")
+
+
+@pytest.fixture
+def stdlib_logging() -> Iterator[None]:
+    """Put back the standard-library loggers a test configured."""
+    saved = {
+        name: (logger.handlers[:], logger.level, logger.propagate)
+        for name in _STDLIB_LOGGERS
+        for logger in [logging.getLogger(name)]
+    }
+    previous = structlog.get_config()
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+    structlog.configure(**previous)
+    structlog.contextvars.clear_contextvars()
+
+
+def _configure_as_a_service_process() -> None:
+    """Standard-library logging as a service process has it: uvicorn's own configuration
+    (the CLI applies it before importing the app), then configure_logging. Called in the
+    test itself, so that handlers write to the stdout capsys reads."""
+    logging.getLogger().handlers.clear()  # pytest's own; a service process has none
+    for name in ("httpx", "httpcore"):  # as left by modules other tests imported
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    configure_logging("test-service", "DEBUG")
+
+
+@pytest.mark.usefixtures("stdlib_logging")
+def test_stdlib_log_records_are_json_lines_with_secrets_masked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _configure_as_a_service_process()
+    logging.getLogger("sqlalchemy.engine").warning("parameters (%r,)", API_KEY)
+    logging.getLogger("uvicorn.error").error("Exception in ASGI application: %s", REFRESH_TOKEN)
+    try:
+        raise ValueError(f"bad token {JWT}")
+    except ValueError:
+        logging.getLogger("celery.worker").exception("task failed")
+    captured = capsys.readouterr()
+    engine, server, task = _lines(captured.out)
+    assert engine["event"] == f"parameters ('{MASK}',)"
+    assert (engine["level"], engine["logger"], engine["service"]) == (
+        "warning",
+        "sqlalchemy.engine",
+        "test-service",
+    )
+    assert server["event"] == f"Exception in ASGI application: {MASK}"
+    assert "ValueError: bad token ***" in str(task["exception"])
+    for secret in (API_KEY, REFRESH_TOKEN, JWT):
+        assert secret not in captured.out + captured.err
+
+
+@pytest.mark.usefixtures("stdlib_logging")
+def test_an_http_call_with_an_email_in_its_url_logs_no_line_with_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _configure_as_a_service_process()
+    # How the console calls the directory: the admin's search in the query string.
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"items": []}))
+    with httpx.Client(transport=transport, base_url="http://directory.internal") as client:
+        assert client.get("/directory/users", params={"q": "alice@example.com"}).is_success
+        assert client.get("/directory/users", params={"q": "+14155550123"}).is_success
+    logging.getLogger("console").warning("searched")
+    captured = capsys.readouterr()
+    assert [line["event"] for line in _lines(captured.out)] == ["searched"]
+    for trace in ("alice", "4155550123"):
+        assert trace not in captured.out + captured.err

@@ -33,7 +33,12 @@ SMS_PROVIDERS = {
     "generic_api": (
         "Generic API",
         (
-            FormField("url", "URL", help="May contain {mobile}, {message} and {code}"),
+            FormField(
+                "url",
+                "URL",
+                help="May contain {mobile}, {message} and {code}; "
+                "a key or token goes in the credential header",
+            ),
             FormField("method", "Method", "select", ("POST", "PUT", "GET")),
             FormField(
                 "content_type",

@@ -33,11 +33,15 @@ def main() -> None:
         ensure_signing_keys(session, runtime.box)
     print(f"Identity Services (dev): http://localhost:{args.port}/setup", flush=True)
     # proxy_headers off: X-Forwarded-For is judged by shared/client_ip.py alone.
+    # log_config None: uvicorn's lines go through configure_logging's masked handler;
+    # no access log, as behind Traefik (its query strings carry searched emails).
     uvicorn.run(
         create_embedded_app(runtime),
         host=args.host,
         port=args.port,
         log_level="info",
+        log_config=None,
+        access_log=False,
         proxy_headers=False,
         server_header=False,
     )

@@ -69,7 +69,9 @@ def announce_setup_token(runtime: Runtime) -> None:
         )
         return
     hours = runtime.settings.setup_token_ttl_seconds // 3600
-    # Printed, not logged: the log pipeline masks anything token-shaped.
+    # Printed to stdout as it is, since the operator has to read it: the one place it
+    # appears. Never put it in a log call: that masks it only as a secret-named field;
+    # free text is masked for API keys, JWTs and refresh tokens, not for this shape.
     print(f"No administrator yet. One-time setup token (valid {hours} h): {token}", flush=True)
 
 

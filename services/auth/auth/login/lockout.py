@@ -37,6 +37,8 @@ class Lockout:
         self._settings = runtime.settings
 
     def _key(self, kind: str, subject: str) -> str:
+        # Subjects are user ids, addresses, or an unknown login's keyed hash
+        # (auth.throttle.login_subject): never an email address or mobile number.
         return self._keys("auth", "lockout", kind, subject)
 
     def begin(self, account: str, ip: str | None) -> Attempt:

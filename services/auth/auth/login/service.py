@@ -13,6 +13,7 @@ from auth.login.lockout import Lockout
 from auth.otp.service import start_challenge
 from auth.schemas import DeviceIn
 from auth.sessions.service import issue_token_pair
+from auth.throttle import login_subject
 from auth.trail import emit_now, sign_in_record
 from shared.audit import EventType, Outcome
 from shared.errors import ServiceError
@@ -40,7 +41,7 @@ def password_sign_in(
     user, assigned = find_user_for_app(session, login, ctx.application_id)
     lockout = Lockout(runtime)
     # Unknown logins get a counter too, so probing them is throttled the same way.
-    account = str(user.id) if user else f"{login.kind}:{login.value}"
+    account = str(user.id) if user else f"{login.kind}:{login_subject(runtime, login)}"
     try:
         attempt = lockout.begin(account, ctx.client.effective_ip)
     except AccountLocked as exc:

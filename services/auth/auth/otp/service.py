@@ -22,7 +22,7 @@ from auth.otp.delivery import send_after_commit
 from auth.otp.store import OtpStore
 from auth.schemas import DeviceIn
 from auth.sessions.service import issue_token_pair
-from auth.throttle import claim_cooldown, count_in_window
+from auth.throttle import claim_cooldown, count_in_window, login_subject
 from auth.trail import emit_now, emit_on_commit, sign_in_record
 from shared.audit import EventType, Outcome
 from shared.contact import Login, mask_destination
@@ -44,14 +44,15 @@ def check_ip_cap(runtime: Runtime, ctx: SignInContext, scope: str) -> None:
 def check_login_limits(runtime: Runtime, ctx: SignInContext, scope: str, login: Login) -> None:
     """Resend cool-down, then the hourly cap for this login (both atomic in Redis)."""
     settings, keys = runtime.settings, runtime.keys
+    subject = login_subject(runtime, login)
     wait = claim_cooldown(
         runtime.redis,
-        keys("auth", scope, "cooldown", ctx.audience, login.value),
+        keys("auth", scope, "cooldown", ctx.audience, subject),
         settings.otp_resend_cooldown_seconds,
     )
     if wait:
         raise OtpThrottled(wait, "A code was sent moments ago; wait before asking again.")
-    count, window = count_in_window(runtime.redis, keys("auth", scope, "login", login.value), HOUR)
+    count, window = count_in_window(runtime.redis, keys("auth", scope, "login", subject), HOUR)
     if count > settings.otp_hourly_cap_per_login:
         raise OtpThrottled(window, "Too many codes requested for this login; try again later.")
 

@@ -2,7 +2,8 @@
 
 The token is 192 random bits, stored only as a keyed hash, valid for
 `password_reset_ttl_seconds`. Email gets a link built from the configured
-public hostname (never the request's Host header); SMS gets the token itself.
+public hostname (never the request's Host header), the token in its fragment;
+SMS gets the token itself.
 Completing a reset ends every session of the user; MFA stays as it was.
 """
 
@@ -36,8 +37,15 @@ from shared.settings import Settings
 
 
 def reset_link(settings: Settings, token: str) -> str:
+    """The page's URL with the token after the `#`. Browsers never send the fragment, so
+    the token stays out of Traefik's access log and any proxy's; the page reads it with
+    script. A page that routes by its fragment (`/#/reset`) gets it as a parameter there."""
     base = settings.password_reset_url or f"https://{settings.public_hostname}/reset-password"
-    return f"{base}{'&' if '?' in base else '?'}{urlencode({'token': token})}"
+    param = urlencode({"token": token})
+    _, hashed, fragment = base.partition("#")
+    if not hashed:
+        return f"{base}#{param}"
+    return f"{base}{'&' if '?' in fragment else '?'}{param}"
 
 
 def request_reset(

@@ -22,7 +22,7 @@ from directory.users.schemas import (
 from shared.admin_auth import AdminIdentity
 from shared.admin_trail import record_admin_action
 from shared.audit import EventType, changed_fields
-from shared.contact import InvalidContact, normalize_email, normalize_mobile
+from shared.contact import InvalidContact, mask_destination, normalize_email, normalize_mobile
 from shared.directory_events import DirectoryEvent, DirectoryEventType
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.invalidation import Topic
@@ -33,6 +33,7 @@ from shared.security.password_policy import check_password
 from shared.sync_contract import compute_sync_hash
 
 UNIQUE_FIELDS = ("email", "mobile_number", "emp_id")
+CONTACT_FIELDS = ("email", "mobile_number")
 FIELD_LABELS = {"email": "email address", "mobile_number": "mobile number", "emp_id": "employee ID"}
 
 
@@ -70,6 +71,13 @@ def snapshot(user: UserAccount) -> dict[str, Any]:
         "is_admin": user.is_admin,
         "mfa_enabled": user.mfa_enabled,
     }
+
+
+def audited(fields: dict[str, Any]) -> dict[str, Any]:
+    """Fields as the audit log keeps them: contact data masked, like every destination in it
+    (events are kept for a year and exported as CSV). Diff before masking: a change the mask
+    hides (`anne@` to `amie@`) is still listed as a change."""
+    return {k: mask_destination(v) if k in CONTACT_FIELDS and v else v for k, v in fields.items()}
 
 
 def to_out(user: UserAccount, apps: list[tuple[uuid.UUID, str]]) -> UserOut:
@@ -178,7 +186,7 @@ def create_user(
         admin,
         EventType.ADMIN_USER_CREATED,
         subject_user_id=user.id,
-        details={"after": snapshot(user), "application_ids": [str(a) for a in app_ids]},
+        details={"after": audited(snapshot(user)), "application_ids": [str(a) for a in app_ids]},
     )
     return user
 
@@ -218,10 +226,16 @@ def update_user(
         for k in ("name", "email", "mobile_number", "emp_id", "status", "is_admin")
     ):
         refresh_user_entries(session, user)
+    details = {"before": audited(diff["before"]), "after": audited(diff["after"])}
     if password_changed:
-        diff["after"]["password"] = "changed"
+        details["after"]["password"] = "changed"
     record_admin_action(
-        session, runtime, admin, EventType.ADMIN_USER_UPDATED, subject_user_id=user.id, details=diff
+        session,
+        runtime,
+        admin,
+        EventType.ADMIN_USER_UPDATED,
+        subject_user_id=user.id,
+        details=details,
     )
     events = [DirectoryEvent(type=DirectoryEventType.USER_UPDATED, user_id=str(user.id))]
     if before["status"] == "active" and user.status == "disabled":
@@ -250,7 +264,7 @@ def delete_user(
         admin,
         EventType.ADMIN_USER_DELETED,
         subject_user_id=user_id,
-        details={"before": before},
+        details={"before": audited(before)},
     )
     announce(
         session,

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from otp_delivery.providers.base import OutboundPolicy, Provider
 from otp_delivery.providers.carrier_email import CarrierEmailConfig, CarrierEmailProvider
 from otp_delivery.providers.fast2sms import Fast2SmsConfig, Fast2SmsProvider
+from otp_delivery.providers.fields import STORED
 from otp_delivery.providers.generic_api import GenericApiConfig, GenericApiProvider
 from otp_delivery.providers.smtp_email import SmtpConfig, SmtpEmailProvider
 
@@ -29,7 +30,7 @@ def build_provider(
 ) -> Provider:
     """The provider for stored settings (config with its secrets merged back in)."""
     model, cls = PROVIDERS[channel][provider]
-    provider_obj: Provider = cls(model.model_validate(config), policy)
+    provider_obj: Provider = cls(model.model_validate(config, context={STORED: True}), policy)
     return provider_obj
 
 

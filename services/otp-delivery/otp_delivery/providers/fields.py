@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import string
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo
 
 from otp_delivery.outbound import address_problem, ip_literal
 
@@ -17,6 +17,25 @@ HOSTNAME = re.compile(
 )
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 MESSAGE_PLACEHOLDERS = frozenset({"code", "brand", "minutes", "action"})
+# Validation context of settings read back from the database, not sent by an admin.
+STORED = "stored"
+# Query parameters that carry a credential (compared lower-case, `-` read as `_`).
+CREDENTIAL_PARAMS = frozenset(
+    {
+        "key",
+        "api_key",
+        "apikey",
+        "token",
+        "access_token",
+        "secret",
+        "password",
+        "pass",
+        "auth",
+        "authorization",
+        "sig",
+        "signature",
+    }
+)
 
 
 def _host(value: str) -> str:
@@ -51,6 +70,34 @@ def _http_url(value: str) -> str:
     _host(parts.hostname)
     if port == 0:
         raise ValueError("port must be 1-65535")
+    return value
+
+
+def _url_credential(value: str) -> str | None:
+    """What credential a URL carries in clear (`user:password@`, `?api_key=`), if any."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None  # not a URL at all: _http_url says why
+    if parts.username or parts.password:
+        return "a user name or password"
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if name.strip().lower().replace("-", "_") in CREDENTIAL_PARAMS:
+            return f"the query parameter {name!r}"
+    return None
+
+
+def _without_credential(value: str, info: ValidationInfo) -> str:
+    # The URL is plain config: shown back by GET /otp/settings and kept in the audit
+    # log's before/after. Only the authentication header is stored encrypted.
+    if (info.context or {}).get(STORED):
+        return value  # saved before this check existed: keep delivering; a new save refuses
+    found = _url_credential(value)
+    if found:
+        raise ValueError(
+            f"must not carry a credential ({found}): put it in the authentication header, "
+            "auth_header_name/auth_header_value, which is stored encrypted and never shown"
+        )
     return value
 
 
@@ -107,6 +154,13 @@ def _header_value(value: str) -> str:
 
 HostName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_host)]
 HttpUrl = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_http_url)]
+# Checked first, so that `user:password@` also gets the hint where the credential goes.
+CredentialFreeUrl = Annotated[
+    str,
+    Field(min_length=1, max_length=2000),
+    AfterValidator(_without_credential),
+    AfterValidator(_http_url),
+]
 Domain = Annotated[str, Field(min_length=3, max_length=253), AfterValidator(_domain)]
 MessageTemplate = Annotated[
     str, Field(min_length=6, max_length=2000), AfterValidator(_message_template)

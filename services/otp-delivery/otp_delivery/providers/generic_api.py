@@ -16,7 +16,7 @@ from otp_delivery.providers.base import (
     PermanentDeliveryError,
     SendResult,
 )
-from otp_delivery.providers.fields import HeaderName, HeaderValue, HttpUrl, Secret
+from otp_delivery.providers.fields import CredentialFreeUrl, HeaderName, HeaderValue, Secret
 from otp_delivery.providers.http import call_provider, json_field
 
 PLACEHOLDERS = ("mobile", "message", "code")
@@ -46,7 +46,7 @@ class GenericApiConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("auth_header_value",)
 
-    url: HttpUrl
+    url: CredentialFreeUrl
     method: Literal["POST", "PUT", "GET"] = "POST"
     content_type: ContentType = "application/json"
     headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=20)

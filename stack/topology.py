@@ -182,7 +182,11 @@ def make_plan(
                 f"identity-{name}", tuple(servers), service.ready_path, tuple(names), backend
             )
             backends.append(dedicated)
-            routes.append(Route(dedicated.name, service.dedicated.rule, dedicated.name))
+            # Above the service's own router, whose rule (by length, Traefik's default
+            # priority) may well be the longer one.
+            routes.append(
+                Route(dedicated.name, service.dedicated.rule, dedicated.name, priority=1000)
+            )
         if service.catch_all:
             routes.append(Route(f"{backend}-root", "PathPrefix(`/`)", backend, priority=1))
     return Plan(tuple(processes) + WORKERS, tuple(backends), tuple(routes), tuple(skipped))

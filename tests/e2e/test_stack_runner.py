@@ -47,8 +47,9 @@ def test_the_session_check_goes_to_replicas_of_its_own_with_the_others_behind(tm
     dynamic = yaml.safe_load(Path(static["providers"]["file"]["filename"]).read_text())["http"]
     router = dynamic["routers"]["identity-auth-session"]
     assert router["rule"] == "Path(`/auth/session`) && Method(`GET`)"
-    # Longer than `PathPrefix(`/auth`)`: Traefik's default priority (the rule's length) wins.
-    assert len(router["rule"]) > len(dynamic["routers"]["identity-auth"]["rule"])
+    # Above the auth router, whose rule is the longer one (Traefik's default priority).
+    assert router["priority"] > len(dynamic["routers"]["identity-auth"]["rule"])
+    assert "priority" not in dynamic["routers"]["identity-auth"]
     failover = dynamic["services"][router["service"]]["failover"]
     assert failover["fallback"] == "identity-auth"
     assert failover["errors"]["status"] == ["502"]

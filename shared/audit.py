@@ -43,6 +43,9 @@ class EventType(StrEnum):
     ADMIN_SECRET_ROTATED = "admin.token_secret.rotated"  # HS256 secrets, before signing keys
     SIGNING_KEYS_ROTATED = "signing_keys.rotated"  # by an administrator or on schedule
     ADMIN_SESSION_REVOKED = "admin.session.revoked"
+    ADMIN_OIDC_CLIENT_UPDATED = "admin.oidc_client.updated"
+    ADMIN_OIDC_CLIENT_SECRET_ROTATED = "admin.oidc_client.secret_rotated"
+    ADMIN_OIDC_CLIENT_DELETED = "admin.oidc_client.deleted"
     # Application API traffic
     API_CALL = "api.call"
     API_DENIED_KEY = "api.denied.invalid_key"
@@ -62,6 +65,14 @@ class EventType(StrEnum):
     SESSION_REVOKED = "session.revoked"
     PASSWORD_RESET_REQUESTED = "password.reset_requested"
     PASSWORD_RESET_COMPLETED = "password.reset_completed"
+    # OpenID Connect
+    OIDC_AUTHORIZED = "oidc.authorization.granted"  # a code issued (after sign-in or by SSO)
+    OIDC_DENIED = "oidc.authorization.denied"  # with the reason
+    OIDC_CODE_EXCHANGED = "oidc.code.exchanged"
+    OIDC_CODE_REUSED = "oidc.code.reused"  # the session it gave is revoked
+    OIDC_TOKEN_DENIED = "oidc.token.denied"  # a token request refused, with the OAuth error
+    OIDC_TOKEN_REVOKED = "oidc.token.revoked"  # RFC 7009
+    OIDC_LOGOUT = "oidc.logout"  # RP-initiated logout ended the provider session
     # The audit log itself
     AUDIT_PURGED = "audit.purged"
 

@@ -29,6 +29,7 @@ class Topic(StrEnum):
     USERS = "users"
     SIGNING_KEYS = "signing_keys"
     PLATFORM = "platform"
+    OIDC_CLIENTS = "oidc_clients"  # an application's OpenID Connect settings
 
 
 class InvalidationBus:

@@ -58,3 +58,34 @@ def apply_overrides(base: Settings, overrides: dict[str, Any]) -> Settings:
     if base.env is Environment.PRODUCTION:
         update.pop("dev_codes", None)
     return base.model_copy(update=update)
+
+
+# The console's branding (the `branding` row: {"name", "colour", "logo"}), which the
+# console, OTP messages ({brand}) and the auth service's hosted sign-in page all show.
+BRANDING = "branding"
+DEFAULT_BRAND_NAME = "Identity Services"
+DEFAULT_COLOUR = "#1d4ed8"
+LOGO_PATH = "/console/branding/logo"  # served by the console, on the same host
+
+
+def branding_of(rows: dict[str, Any]) -> dict[str, Any]:
+    """The branding among stored platform rows, defaults filled in."""
+    value = rows.get(BRANDING)
+    stored = value if isinstance(value, dict) else {}
+    name = stored.get("name")
+    return {
+        "name": name.strip() if isinstance(name, str) and name.strip() else DEFAULT_BRAND_NAME,
+        "colour": stored.get("colour") or DEFAULT_COLOUR,
+        "logo": stored.get("logo"),
+    }
+
+
+def read_branding(session: Session) -> dict[str, Any]:
+    row = session.get(PlatformSetting, BRANDING)
+    return branding_of({BRANDING: row.value} if row else {})
+
+
+def logo_url(branding: dict[str, Any]) -> str | None:
+    # The asset name in the URL makes browsers fetch a new logo at once.
+    logo = branding.get("logo")
+    return f"{LOGO_PATH}?v={logo}" if logo else None

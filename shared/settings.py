@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     # Sign-in (the auth service). Refresh tokens slide within an absolute session lifetime.
     refresh_token_ttl_seconds: int = Field(default=30 * 86400, ge=3600, le=365 * 86400)
     session_max_lifetime_seconds: int = Field(default=90 * 86400, ge=3600, le=730 * 86400)
+    # The provider's sign-in session (single sign-on at the hosted page): absolute lifetime.
+    sso_session_seconds: int = Field(default=12 * 3600, ge=300, le=30 * 86400)
     # A refresh token presented again this soon after its rotation is a client retry,
     # answered with the same new pair; any later reuse revokes the session.
     refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=60)

@@ -1,7 +1,14 @@
 """The whole schema, grouped by the service that owns (writes) each table."""
 
 from shared.models.audit import AuditEvent
-from shared.models.auth import AuthSession, Device, PasswordResetToken, RefreshToken, SigningKey
+from shared.models.auth import (
+    AuthSession,
+    Device,
+    OidcClient,
+    PasswordResetToken,
+    RefreshToken,
+    SigningKey,
+)
 from shared.models.base import Base, UTCDateTime, new_id, utcnow
 from shared.models.console import BrandingAsset, PlatformSetting
 from shared.models.directory import (
@@ -27,6 +34,7 @@ __all__ = [
     "BrandingAsset",
     "Device",
     "DirectoryOutbox",
+    "OidcClient",
     "OtpDelivery",
     "OtpProviderSetting",
     "PasswordResetToken",

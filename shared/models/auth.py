@@ -1,4 +1,5 @@
-"""Tables owned by the auth service: signing keys, sessions, refresh tokens, devices, resets."""
+"""Tables owned by the auth service: signing keys, sessions, refresh tokens, devices, resets,
+and the OpenID Connect settings of the registered applications."""
 
 from __future__ import annotations
 
@@ -48,11 +49,19 @@ class Device(Base):
 
 
 class AuthSession(Base):
-    """A signed-in session of one user at one application (or the console)."""
+    """A signed-in session of one user at one application, the console, or the provider.
+
+    `kind`: `app` (an application's; refresh tokens), `console` (an administrator's;
+    no application) or `sso` (the provider's sign-in session behind the hosted page:
+    no application, no tokens, a cookie whose secret's hash is `secret_hash`). An
+    application session started through a provider session names it in
+    `sso_session_id`; `scope` is what an OIDC client was granted.
+    """
 
     __tablename__ = "auth_session"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(16), server_default="app")
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
@@ -71,6 +80,32 @@ class AuthSession(Base):
     absolute_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(64))
+    sso_session_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    scope: Mapped[str | None] = mapped_column(String(255))
+    auth_methods: Mapped[str | None] = mapped_column(String(64))
+
+
+class OidcClient(Base):
+    """An application's OpenID Connect settings (the application is the directory's row).
+
+    The client secret of a confidential client is stored only as its SHA-256.
+    """
+
+    __tablename__ = "oidc_client"
+
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_type: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    secret_hint: Mapped[str | None] = mapped_column(String(16))
+    secret_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    token_signing_alg: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RefreshToken(Base):

@@ -37,17 +37,30 @@ class SignInContext:
 
     @classmethod
     def for_console(cls, request: Request) -> SignInContext:
-        runtime: Runtime = request.app.state.runtime
-        peer = request.client.host if request.client else None
-        client = resolve_client_ip(
-            peer,
-            request.headers.get("x-forwarded-for"),
-            runtime.settings.trusted_proxy_networks,
-        )
         return cls(
             audience=CONSOLE_AUDIENCE,
             application_id=None,
             application_name=None,
-            client=client,
+            client=caller_address(request),
             user_agent=request.headers.get("user-agent"),
         )
+
+    @classmethod
+    def for_client(cls, application_id: uuid.UUID, name: str, request: Request) -> SignInContext:
+        """An OIDC client's: a user's browser at the hosted page, or the client's server."""
+        return cls(
+            audience=str(application_id),
+            application_id=application_id,
+            application_name=name,
+            client=caller_address(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+
+
+def caller_address(request: Request) -> ClientAddress:
+    """The caller's address as the IP policy judges it (X-Forwarded-For from trusted proxies)."""
+    runtime: Runtime = request.app.state.runtime
+    peer = request.client.host if request.client else None
+    return resolve_client_ip(
+        peer, request.headers.get("x-forwarded-for"), runtime.settings.trusted_proxy_networks
+    )

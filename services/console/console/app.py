@@ -21,10 +21,11 @@ from console.platform.assets import router as assets_router
 from console.platform.router import router as platform_router
 from console.rendering import render
 from console.security.csrf import CsrfRejected
-from console.security.middleware import SecurityHeadersMiddleware, SessionMiddleware
+from console.security.middleware import NO_CSP_PATHS, PAGE_PREFIX, SessionMiddleware
 from console.security.session import SessionStore
 from shared.runtime import Runtime
 from shared.service_app import create_service_app
+from shared.web_pages import SecurityHeadersMiddleware
 
 DESCRIPTION = (
     "Configure shared identity for apps. App-level authorization stays inside each "
@@ -49,7 +50,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.openapi_cache = {}
     app.mount("/console/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SessionMiddleware, runtime=runtime, store=store)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware, page_prefixes=(PAGE_PREFIX,), no_csp_paths=NO_CSP_PATHS
+    )
     _install_page_errors(app)
     return app
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from otp_delivery.providers.base import OutgoingMessage
 from otp_delivery.providers.fields import render_message
-from shared.models.console import PlatformSetting
 from shared.otp_contract import OtpDeliveryTask, Purpose
+from shared.platform import read_branding
 
-DEFAULT_BRAND = "Identity Services"
 DEFAULT_SMS_TEMPLATE = (
     "{code} is your {brand} {action} code. It expires in {minutes} min. Do not share it."
 )
@@ -32,10 +30,7 @@ ACTIONS = {
 
 def brand_name(session: Session) -> str:
     """The console's branding name (platform setting `branding`), else the product name."""
-    row = session.get(PlatformSetting, "branding")
-    value: Any = row.value if row else None
-    name = value.get("name") if isinstance(value, dict) else None
-    return name.strip() if isinstance(name, str) and name.strip() else DEFAULT_BRAND
+    return str(read_branding(session)["name"])
 
 
 def compose(

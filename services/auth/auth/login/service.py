@@ -16,7 +16,9 @@ from auth.sessions.service import issue_token_pair
 from auth.throttle import login_subject
 from auth.trail import emit_now, sign_in_record
 from shared.audit import EventType, Outcome
+from shared.contact import Login
 from shared.errors import ServiceError
+from shared.models import UserAccount
 from shared.otp_contract import Purpose
 from shared.runtime import Runtime
 
@@ -37,6 +39,19 @@ def password_sign_in(
     password: str,
     device: DeviceIn | None,
 ) -> dict[str, Any]:
+    user, login = check_password(session, runtime, ctx, login_text, password)
+    if user.mfa_enabled:
+        challenge = start_challenge(session, runtime, ctx, user, login, Purpose.MFA, None)
+        return {"mfa_required": True, **challenge}
+    return issue_token_pair(session, runtime, ctx, user, device, "password")
+
+
+def check_password(
+    session: Session, runtime: Runtime, ctx: SignInContext, login_text: str, password: str
+) -> tuple[UserAccount, Login]:
+    """The user this login and password prove, if they may sign in here (else the
+    error to show); lockout, timing and audit as for every sign-in. MFA is the
+    caller's next step."""
     login = parse_login_field(login_text, runtime.settings.default_region)
     user, assigned = find_user_for_app(session, login, ctx.application_id)
     lockout = Lockout(runtime)
@@ -79,10 +94,7 @@ def password_sign_in(
     except ServiceError as exc:
         _failed(runtime, ctx, user.id, "not_allowed", exc.code)
         raise
-    if user.mfa_enabled:
-        challenge = start_challenge(session, runtime, ctx, user, login, Purpose.MFA, None)
-        return {"mfa_required": True, **challenge}
-    return issue_token_pair(session, runtime, ctx, user, device, "password")
+    return user, login
 
 
 def _failed(

@@ -150,6 +150,23 @@ def verify_code(
     code: str,
     device: DeviceIn | None,
 ) -> dict[str, Any]:
+    user, purpose = check_code(
+        session, runtime, ctx, request_id=request_id, login_text=login_text, code=code
+    )
+    method = "password+otp" if purpose == Purpose.MFA.value else "otp"
+    return issue_token_pair(session, runtime, ctx, user, device, method)
+
+
+def check_code(
+    session: Session,
+    runtime: Runtime,
+    ctx: SignInContext,
+    *,
+    request_id: str | None,
+    login_text: str | None,
+    code: str,
+) -> tuple[UserAccount, str]:
+    """The user a code proves, if they (still) may sign in here, and the code's purpose."""
     store = OtpStore(runtime)
     if request_id is None:
         login = parse_login_field(login_text or "", runtime.settings.default_region)
@@ -185,5 +202,4 @@ def verify_code(
             ctx, EventType.OTP_VERIFIED, user_id=user.id, details={"purpose": pending.purpose}
         ),
     )
-    method = "password+otp" if pending.purpose == Purpose.MFA.value else "otp"
-    return issue_token_pair(session, runtime, ctx, user, device, method)
+    return user, pending.purpose

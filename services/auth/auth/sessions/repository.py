@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import instance_state
 
 from auth.schemas import DeviceIn
 from shared.models import Assignment, AuthSession, Device, RefreshToken, UserAccount
+from shared.models.base import utcnow
 
 
 def upsert_device(session: Session, user_id: uuid.UUID, device: DeviceIn, now: datetime) -> Device:
@@ -80,8 +81,10 @@ _TOKEN_COLUMNS = (
 )
 _SESSION_COLUMNS = (
     AuthSession.id,
+    AuthSession.kind,
     AuthSession.user_id,
     AuthSession.application_id,
+    AuthSession.scope,
     AuthSession.created_at,
     AuthSession.expires_at,
     AuthSession.absolute_expires_at,
@@ -195,6 +198,14 @@ def extend_session(
     params = {"session_id_now": session_id, "expires_at_now": expires_at, "last_seen_now": now}
     connection.execute(_EXTEND_SESSION, params)
     connection.execute(_INSERT_REFRESH, [_row(token)])
+
+
+def live_session(session: Session, session_id: uuid.UUID) -> AuthSession | None:
+    """The session, if it has neither ended nor expired."""
+    row = session.get(AuthSession, session_id)
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    return row
 
 
 def live_session_ids(

@@ -50,21 +50,24 @@ def _cache_after_commit(
     defer(session, store)
 
 
-def issue_token_pair(
+def open_session(
     session: Session,
     runtime: Runtime,
     ctx: SignInContext,
     user: UserAccount,
     device: DeviceIn | None,
-    method: str,
-) -> dict[str, Any]:
-    """A new session for a user who just proved who they are, and its first token pair."""
+    *,
+    sso_session_id: uuid.UUID | None = None,
+    scope: str | None = None,
+) -> tuple[AuthSession, str, datetime]:
+    """A new session and its first refresh token; (session, the token's plaintext, now)."""
     settings = runtime.settings
     now = utcnow()
     device_row = repository.upsert_device(session, user.id, device, now) if device else None
     absolute = now + timedelta(seconds=settings.session_max_lifetime_seconds)
     auth_session = AuthSession(
         id=new_id(),
+        kind="console" if ctx.is_console else "app",
         user_id=user.id,
         application_id=ctx.application_id,
         device_id=device_row.id if device_row else None,
@@ -76,6 +79,10 @@ def issue_token_pair(
         absolute_expires_at=absolute,
         revoked_at=None,
         revoked_reason=None,
+        sso_session_id=sso_session_id,
+        secret_hash=None,
+        scope=scope,
+        auth_methods=None,
     )
     plaintext, token_hash = new_refresh_token()
     first_token = RefreshToken(
@@ -89,6 +96,19 @@ def issue_token_pair(
     )
     repository.insert_session(session, auth_session, first_token)
     _cache_after_commit(session, runtime, auth_session, ctx.audience, user)
+    return auth_session, plaintext, now
+
+
+def issue_token_pair(
+    session: Session,
+    runtime: Runtime,
+    ctx: SignInContext,
+    user: UserAccount,
+    device: DeviceIn | None,
+    method: str,
+) -> dict[str, Any]:
+    """A new session for a user who just proved who they are, and its first token pair."""
+    auth_session, plaintext, now = open_session(session, runtime, ctx, user, device)
     details = {"method": method, "session_id": str(auth_session.id)}
     emit_on_commit(
         session,

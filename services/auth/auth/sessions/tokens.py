@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from auth.accounts import iso, user_payload
+from auth.oidc.clients import client_registry
 from shared.models import AuthSession, UserAccount
 from shared.runtime import Runtime
 from shared.signing_keys import DEFAULT_ALGORITHM, ensure_signing_keys
@@ -78,7 +79,10 @@ def token_response(
     refresh_token: str,
     now: datetime,
 ) -> dict[str, Any]:
-    access = mint_access_token(runtime, str(user.id), audience, str(auth_session.id))
+    # An OIDC client's tokens say what was granted to whom (RFC 9068's claims).
+    extra = {"scope": auth_session.scope, "client_id": audience} if auth_session.scope else None
+    alg = client_registry(runtime).signing_alg(audience)
+    access = mint_access_token(runtime, str(user.id), audience, str(auth_session.id), alg, extra)
     return {
         "token_type": "Bearer",
         "access_token": access,

@@ -16,6 +16,7 @@ from console.platform import service
 from console.platform.logo import logo_path
 from shared.errors import NotFound
 from shared.invalidation import Topic
+from shared.platform import branding_of
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -48,9 +49,9 @@ class BrandingCache:
             return self._value
         try:
             with self._runtime.session_factory() as session:
-                branding = service.branding_of(service.stored_rows(session))
+                branding = branding_of(service.stored_rows(session))
         except Exception:  # the database is away: pages still render, plainly branded
-            branding = service.branding_of({})
+            branding = branding_of({})
         out = service.branding_out(branding)
         self._value = Branding(out.name, out.colour, branding.get("logo"), out.logo_url)
         self._loaded_at = time.monotonic()

@@ -21,38 +21,20 @@ from shared.errors import Unprocessable
 from shared.invalidation import Topic
 from shared.models.base import utcnow
 from shared.models.console import BrandingAsset, PlatformSetting
-from shared.platform import CONSOLE_SETTINGS
+from shared.platform import BRANDING, CONSOLE_SETTINGS, branding_of, logo_url
 from shared.runtime import Runtime
 from shared.settings import Environment, Settings
 
 SETTING_FIELDS = CONSOLE_SETTINGS
-BRANDING = "branding"
-DEFAULT_BRAND_NAME = "Identity Services"
-DEFAULT_COLOUR = "#1d4ed8"
-LOGO_PATH = "/console/branding/logo"
 
 
 def stored_rows(db: Session) -> dict[str, Any]:
     return {row.key: row.value for row in db.scalars(select(PlatformSetting))}
 
 
-def branding_of(rows: dict[str, Any]) -> dict[str, Any]:
-    value = rows.get(BRANDING)
-    stored = value if isinstance(value, dict) else {}
-    return {
-        "name": stored.get("name") or DEFAULT_BRAND_NAME,
-        "colour": stored.get("colour") or DEFAULT_COLOUR,
-        "logo": stored.get("logo"),
-    }
-
-
 def branding_out(branding: dict[str, Any]) -> BrandingOut:
-    logo = branding.get("logo")
     return BrandingOut(
-        name=branding["name"],
-        colour=branding["colour"],
-        # The asset name in the URL makes browsers fetch a new logo at once.
-        logo_url=f"{LOGO_PATH}?v={logo}" if logo else None,
+        name=branding["name"], colour=branding["colour"], logo_url=logo_url(branding)
     )
 
 

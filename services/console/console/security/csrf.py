@@ -11,8 +11,8 @@ import hmac
 
 from fastapi import Request
 
-from console.security.middleware import SAFE_METHODS
 from console.security.session import ConsoleSession
+from shared.web_pages import SAFE_METHODS
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"

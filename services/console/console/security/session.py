@@ -14,9 +14,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from fastapi import Request
-
-from shared.client_ip import parse_ip
 from shared.runtime import Runtime
 
 COOKIE = "console_session"
@@ -107,18 +104,6 @@ class SessionStore:
         fresh = _new_session()
         fresh.flash = session.flash
         return fresh
-
-
-def is_https(request: Request, runtime: Runtime) -> bool:
-    """HTTPS as the browser sees it: our own scheme, or a trusted proxy's X-Forwarded-Proto."""
-    if request.url.scheme == "https":
-        return True
-    peer = parse_ip(request.client.host if request.client else None)
-    trusted = runtime.settings.trusted_proxy_networks
-    if peer is None or not any(peer.version == n.version and peer in n for n in trusted):
-        return False
-    forwarded = request.headers.get("x-forwarded-proto", "")
-    return forwarded.split(",")[0].strip().lower() == "https"
 
 
 def cookie_name(secure: bool) -> str:

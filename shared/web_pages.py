@@ -43,7 +43,11 @@ def under(path: str, prefixes: Sequence[str]) -> bool:
 
 class SecurityHeadersMiddleware:
     """The headers above on every response (a page may set its own, stricter or with a
-    wider form-action, first); `no-store` on the pages under `page_prefixes`."""
+    wider form-action, first); `no-store` on the pages under `page_prefixes`.
+
+    `only_under`: leave every other path alone (the auth service's JSON API, whose
+    session check is its hottest path, carries no pages).
+    """
 
     def __init__(
         self,
@@ -51,16 +55,20 @@ class SecurityHeadersMiddleware:
         page_prefixes: Sequence[str],
         *,
         no_csp_paths: frozenset[str] = frozenset(),
+        only_under: Sequence[str] | None = None,
     ) -> None:
         self.app = app
         self.page_prefixes = tuple(page_prefixes)
         self.no_csp_paths = no_csp_paths
+        self.only_under = tuple(only_under) if only_under is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or (
+            self.only_under is not None and not under(path, self.only_under)
+        ):
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

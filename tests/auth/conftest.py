@@ -49,3 +49,21 @@ def member(admin: TestClient, application: tuple[dict[str, Any], str]) -> dict[s
 @pytest.fixture
 def dev_codes(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runtime.settings, "dev_codes", True)
+
+
+@pytest.fixture
+def admin_auth(auth_client: TestClient, admin_headers: dict[str, str]) -> Iterator[TestClient]:
+    """The auth service's admin API as a signed-in administrator."""
+    auth_client.headers.update(admin_headers)
+    yield auth_client
+    for name in admin_headers:
+        auth_client.headers.pop(name, None)
+
+
+@pytest.fixture
+def rp(admin_auth: TestClient, application: tuple[dict[str, Any], str]) -> dict[str, Any]:
+    """The application, registered as a confidential OpenID Connect client."""
+    from tests.auth.oidc_support import register_client
+
+    settings = register_client(admin_auth, application[0]["id"])
+    return {"id": application[0]["id"], "secret": settings["client_secret"], "key": application[1]}

@@ -34,14 +34,27 @@ from tests.conftest import PEER
 MAX_EXAMPLES = 12
 
 
+# The OpenID Connect endpoints speak OAuth: errors are `{error, error_description}`
+# (RFC 6749 5.2), and the pages a browser sees are HTML. Everything else: the envelope.
+OAUTH_PREFIX = "/auth/oidc/"
+
+
 def error_envelope(ctx: CheckContext, response: Response, case: Any) -> bool | None:
-    """Every 4xx/5xx from our services is the shared JSON error envelope."""
+    """Every 4xx/5xx from our services is the shared JSON error envelope (OAuth's own
+    error, or an HTML page, on the OpenID Connect endpoints)."""
     if response.status_code < 400:
         return None
     try:
         body = response.json()
     except ValueError:
         body = None
+    if case.path.startswith(OAUTH_PREFIX):
+        content_type = response.headers.get("content-type", [""])[0]
+        if content_type.startswith("text/html") or (
+            isinstance(body, dict) and isinstance(body.get("error"), str)
+        ):
+            return True
+        raise AssertionError(f"{response.status_code} is not an OAuth error: {response.text[:300]}")
     error = body.get("error") if isinstance(body, dict) else None
     if not (
         isinstance(error, dict)

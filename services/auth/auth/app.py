@@ -13,6 +13,10 @@ from auth.keys.router import admin_router as keys_admin_router
 from auth.keys.router import jwks_router
 from auth.keys.schedule import register_rotation_schedule
 from auth.login.router import router as login_router
+from auth.oidc.client_admin import router as oidc_clients_router
+from auth.oidc.router import PREFIX as OIDC_PREFIX
+from auth.oidc.router import router as oidc_router
+from auth.oidc.server import OidcServer
 from auth.otp.router import router as otp_router
 from auth.recovery.router import router as recovery_router
 from auth.sessions.hot_path import SessionHotPath
@@ -21,6 +25,7 @@ from auth.sessions.verified import VerifiedTokens
 from shared.runtime import Runtime
 from shared.service_app import create_service_app
 from shared.signing_keys import ensure_signing_keys
+from shared.web_pages import SecurityHeadersMiddleware
 
 log = structlog.get_logger("auth")
 
@@ -57,6 +62,8 @@ def create_app(runtime: Runtime) -> FastAPI:
             admin_activity_router,
             keys_admin_router,
             jwks_router,
+            oidc_router,
+            oidc_clients_router,
         ],
         runtime=runtime,
         on_start=prepare,
@@ -66,4 +73,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     runtime.add_background(consumer.start, consumer.stop)
     app.state.directory_events = consumer
     app.state.verified_tokens = VerifiedTokens(runtime)
+    app.state.oidc = OidcServer(runtime)
+    # The hosted sign-in and logout pages: the console's headers (shared/web_pages.py).
+    app.add_middleware(
+        SecurityHeadersMiddleware, page_prefixes=(OIDC_PREFIX,), only_under=(OIDC_PREFIX,)
+    )
     return app

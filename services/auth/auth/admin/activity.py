@@ -76,6 +76,7 @@ def list_sessions(
     return [
         {
             "session_id": s.id,
+            "kind": s.kind,
             "application_id": s.application_id,
             "application_name": app_name,
             "device": _device_out(device, active[device.id]) if device else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -57,6 +58,10 @@ class DeviceOut(BaseModel):
 
 class SessionInfo(BaseModel):
     session_id: uuid.UUID
+    kind: Literal["app", "console", "sso"] = Field(
+        description="app: an application's; console: an administrator's; sso: the sign-in "
+        "session at the hosted page (single sign-on)"
+    )
     application_id: uuid.UUID | None
     application_name: str | None
     device: DeviceOut | None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -24,8 +25,9 @@ from authlib.oauth2.rfc6749 import ClientMixin, scope_to_list
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.client_ip import IPNetwork
 from shared.invalidation import Topic
-from shared.models import Application, OidcClient
+from shared.models import AllowedNetwork, Application, OidcClient
 from shared.runtime import Runtime
 from shared.signing_keys import DEFAULT_ALGORITHM
 
@@ -57,6 +59,7 @@ class RegisteredClient(ClientMixin):
     redirect_uris: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...]
     token_signing_alg: str
+    networks: tuple[IPNetwork, ...] = ()  # the application's allow-list
     client_metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -106,6 +109,9 @@ def load_client(session: Session, application_id: uuid.UUID) -> RegisteredClient
     if row is None:
         return None
     settings, name, status = row
+    cidrs = session.scalars(
+        select(AllowedNetwork.cidr).where(AllowedNetwork.application_id == application_id)
+    )
     return RegisteredClient(
         application_id=settings.application_id,
         name=name,
@@ -115,6 +121,7 @@ def load_client(session: Session, application_id: uuid.UUID) -> RegisteredClient
         redirect_uris=tuple(settings.redirect_uris or ()),
         post_logout_redirect_uris=tuple(settings.post_logout_redirect_uris or ()),
         token_signing_alg=settings.token_signing_alg,
+        networks=tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs),
         client_metadata={"post_logout_redirect_uris": list(settings.post_logout_redirect_uris)},
     )
 

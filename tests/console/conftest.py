@@ -33,6 +33,7 @@ def whole_system(
 ) -> PrefixDispatcher:
     routes = [
         ("/auth", auth_app),
+        ("/.well-known", auth_app),
         ("/directory", directory_app),
         ("/users", directory_app),
         ("/otp", otp_app),

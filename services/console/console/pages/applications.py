@@ -28,6 +28,11 @@ def split_networks(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,;]+", text) if part]
 
 
+def split_uris(text: str) -> list[str]:
+    """Redirect URIs as typed: one per line (or separated by spaces)."""
+    return [part for part in text.split() if part]
+
+
 async def applications_page(
     request: Request,
     api: Api,
@@ -106,22 +111,39 @@ async def _edit_page(
     application_id: uuid.UUID,
     error: ApiError | None = None,
     values: dict[str, str] | None = None,
+    *,
+    form: str = "application",
+    new_secret: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     app = await api.get(f"/directory/applications/{application_id}")
     keys = await api.get(f"/directory/applications/{application_id}/keys")
+    oidc = await api.get(f"/auth/admin/oidc/clients/{application_id}")
+    shown = {
+        "name": app["name"],
+        "allowed_ips": "\n".join(app["allowed_ips"]),
+        "client_type": oidc["client_type"],
+        "redirect_uris": "\n".join(oidc["redirect_uris"]),
+        "post_logout_redirect_uris": "\n".join(oidc["post_logout_redirect_uris"]),
+        "token_signing_alg": oidc["token_signing_alg"],
+    }
     context = {
         "app": app,
         "keys": keys,
+        "oidc": oidc,
+        "issuer": request.app.state.runtime.settings.issuer,
+        "new_secret": new_secret,
         "error": error,
+        "error_form": form,
         "errors": error.fields if error else {},
-        "values": values or {"name": app["name"], "allowed_ips": "\n".join(app["allowed_ips"])},
+        "values": {**shown, **(values or {})},
     }
     return await render(
         request,
         "application_edit.html",
         context,
         section="applications",
-        status_code=error.status if error else 200,
+        status_code=error.status if error else status_code,
     )
 
 
@@ -140,6 +162,61 @@ async def update_application(
         return await _edit_page(request, api, application_id, exc, values)
     session_of(request).notify(f"Application {app['name']} saved.")
     return redirect("/setup/applications")
+
+
+def _oidc_field_errors(error: ApiError) -> ApiError:
+    """The auth API names fields by their JSON path (`redirect_uris.0`): name the form's."""
+    for field in list(error.fields):
+        error.fields.setdefault(field.split(".", 1)[0], error.fields[field])
+    return error
+
+
+@router.post("/applications/{application_id}/oidc")
+async def save_oidc_settings(
+    request: Request, api: Api, _: SignedIn, application_id: uuid.UUID
+) -> Response:
+    values = await form_values(request)
+    body = {
+        "client_type": values.get("client_type") or "confidential",
+        "redirect_uris": split_uris(values.get("redirect_uris", "")),
+        "post_logout_redirect_uris": split_uris(values.get("post_logout_redirect_uris", "")),
+        "token_signing_alg": values.get("token_signing_alg") or "RS256",
+    }
+    try:
+        saved = await api.call("PUT", f"/auth/admin/oidc/clients/{application_id}", json=body)
+    except ApiError as exc:
+        return await _edit_page(
+            request, api, application_id, _oidc_field_errors(exc), values, form="oidc"
+        )
+    if saved.get("client_secret"):
+        # Rendered, not redirected: the secret is shown once and never stored here.
+        return await _edit_page(
+            request, api, application_id, new_secret=saved["client_secret"], status_code=201
+        )
+    session_of(request).notify("OpenID Connect settings saved.")
+    return redirect(f"/setup/applications/{application_id}")
+
+
+@router.post("/applications/{application_id}/oidc/secret")
+async def rotate_oidc_secret(
+    request: Request, api: Api, _: SignedIn, application_id: uuid.UUID
+) -> Response:
+    try:
+        rotated = await api.post(f"/auth/admin/oidc/clients/{application_id}/secret")
+    except ApiError as exc:
+        return await _edit_page(request, api, application_id, exc, form="oidc")
+    return await _edit_page(
+        request, api, application_id, new_secret=rotated["client_secret"], status_code=201
+    )
+
+
+@router.post("/applications/{application_id}/oidc/delete")
+async def turn_oidc_off(
+    request: Request, api: Api, _: SignedIn, application_id: uuid.UUID
+) -> Response:
+    await api.call("DELETE", f"/auth/admin/oidc/clients/{application_id}")
+    session_of(request).notify("OpenID Connect turned off for this application.")
+    return redirect(f"/setup/applications/{application_id}")
 
 
 @router.post("/applications/{application_id}/status")

@@ -47,6 +47,8 @@ class StackConfig:
         env["IDENTITY_TRUSTED_PROXIES"] = self.trusted_proxies
         # The console reaches the other services' admin APIs through Traefik.
         env.setdefault("IDENTITY_CONSOLE_API_BASE_URL", self.gateway_url)
+        # Traefik is where browsers and relying parties reach the provider (OpenID Connect).
+        env.setdefault("IDENTITY_TOKEN_ISSUER", self.gateway_url)
         env["PYTHONUNBUFFERED"] = "1"
         # The auth replicas share this host's CPUs: hashing processes for all of them together,
         # not for each (more than CPUs cost each hash 13% and sign-ins 10%; bench/README.md).

@@ -7,12 +7,23 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 
 from audit.app import create_app as create_audit_app
 from auth.app import create_app as create_auth_app
 from directory.app import create_app as create_directory_app
 from otp_delivery.app import create_app as create_otp_app
 from shared.runtime import Runtime
+
+# Debian's Chromium, never a downloaded build; without the background-networking flags it
+# keeps trying to reach Google's hosts, which this network refuses.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # The TCP peer the in-process clients appear as; tests that need another peer
 # (a trusted proxy, IPv6) build their own client.
@@ -94,3 +105,14 @@ def restore_signing_keys(runtime: Runtime) -> Iterator[None]:
             db.execute(update(SigningKey).where(SigningKey.kid == kid).values(**values))
         db.commit()
     runtime.tokens.reset()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the session (the console's tests and the relying party's)."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()

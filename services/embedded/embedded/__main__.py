@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     args = parser.parse_args()
 
-    settings = dev_settings(args.data_dir)
+    settings = dev_settings(args.data_dir, issuer=f"http://localhost:{args.port}")
     configure_logging("embedded", settings.log_level)
     upgrade(settings.database_url)
     runtime = Runtime(settings)

@@ -112,3 +112,21 @@ def test_seed_texts_appear_word_for_word(signed_in):
         text = visible(signed_in.get(path).text)
         for expected in texts:
             assert expected in text, (path, expected)
+
+
+def test_the_openid_connect_guide_is_in_both_documents_and_its_python_app_is_python(
+    signed_in, runtime
+):
+    import html as html_module
+
+    for path in ("/setup/docs", "/setup/api-docs"):
+        page = signed_in.get(path).text
+        guide = page.split('id="openid-connect"')[1].split("</section>")[0]
+        assert f"{runtime.settings.issuer}/.well-known/openid-configuration" in guide
+        for heading in ("Grafana (generic OAuth)", "GitLab (OmniAuth OpenID Connect)"):
+            assert f"<h3>{heading}</h3>" in guide
+        assert "not IP-filtered" in guide
+        sample = guide.split("Your own application in Python")[1].split("<pre>")[1]
+        code = html_module.unescape(sample.split("</pre>")[0])
+        compile(code, "sample.py", "exec")  # the 20 lines a developer copies do parse
+        assert len(code.strip().splitlines()) <= 26

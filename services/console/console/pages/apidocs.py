@@ -32,5 +32,6 @@ async def api_docs(request: Request, api: Api, _: SignedIn) -> Response:
         "sample_user": SAMPLE_USER,
         # Computed by the same function the directory uses: the example cannot drift either.
         "sample_hash": compute_sync_hash(SAMPLE_USER),
+        "issuer": request.app.state.runtime.settings.issuer,
     }
     return await render(request, "api_docs.html", context, section="api-docs")

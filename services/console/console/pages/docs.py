@@ -13,5 +13,6 @@ router = page_router()
 
 @router.get("/docs")
 async def system_documentation(request: Request, _: SignedIn) -> Response:
-    hostname = request.app.state.runtime.settings.public_hostname
-    return await render(request, "docs.html", {"hostname": hostname}, section="docs")
+    settings = request.app.state.runtime.settings
+    context = {"hostname": settings.public_hostname, "issuer": settings.issuer}
+    return await render(request, "docs.html", context, section="docs")

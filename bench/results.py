@@ -38,6 +38,7 @@ SCRIPTS = (
     ("bench_otp", "OTP delivery through the Celery worker", ["--deliveries", "30"]),
     ("bench_auth", "sign-in hot paths, one service", ["--seconds", "2"]),
     ("bench_gateway", "the real topology through Traefik and direct", ["--seconds", "2"]),
+    ("bench_oidc", "OpenID Connect: code exchange, offline token checks", ["--seconds", "2"]),
     ("soak", "mixed traffic through Traefik: 5xx, memory, audit events", ["--minutes", "0.5"]),
 )
 

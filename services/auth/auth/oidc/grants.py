@@ -19,7 +19,6 @@ from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, OAuth
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, UserInfo
-from joserfc.jwk import import_key
 
 from auth.accounts import get_user_for_app, user_payload
 from auth.oidc.clients import PUBLIC, RegisteredClient
@@ -29,12 +28,10 @@ from auth.sessions.tokens import hash_refresh_token
 from shared.errors import ServiceError
 from shared.models import UserAccount
 from shared.runtime import Runtime
-from shared.signing_keys import EDDSA, ES256
 
 if TYPE_CHECKING:
     from auth.oidc.server import OidcRequest
 
-KEY_TYPES = {ES256: "EC", EDDSA: "OKP"}
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 
@@ -157,9 +154,7 @@ class IdToken(OpenIDCode):
         return CodeStore(self._runtime).nonce_seen(request.payload.client_id, nonce)
 
     def resolve_client_private_key(self, client: Any) -> Any:
-        material = self._runtime.tokens.signing_key(client.token_signing_alg)
-        key_type = KEY_TYPES.get(material.alg, "RSA")
-        return import_key(material.pem, key_type, {"kid": material.kid, "alg": material.alg})  # type: ignore[call-overload]
+        return self._runtime.tokens.signing_key(client.token_signing_alg).jwk
 
     def get_encode_header(self, client: Any) -> dict[str, str]:
         material = self._runtime.tokens.signing_key(client.token_signing_alg)

@@ -101,3 +101,24 @@ def test_sessions_and_devices_are_listed_and_revoked(signed_in, admin, auth_clie
         f"/auth/admin/users/{user['auth_user_id']}/sessions", headers=admin_headers
     )
     assert listed.json()["items"] == []
+
+
+def test_a_sign_in_at_the_hosted_page_shows_as_a_single_sign_on_session(
+    signed_in, admin, auth_app, auth_client, admin_headers
+):
+    from tests.auth.oidc_support import Authorization, Browser, register_client
+
+    app, _ = make_app_with_key(admin, allowed_ips=["127.0.0.1/32"])
+    user = make_user(admin, password="a fine long password", applications=[app["id"]])
+    auth_client.headers.update(admin_headers)
+    try:
+        register_client(auth_client, app["id"])
+    finally:
+        auth_client.headers.pop("Authorization", None)
+    answer = Browser(auth_app).sign_in(
+        Authorization.with_pkce(app["id"]), user["email"], "a fine long password"
+    )
+    assert answer.status_code == 302
+    page = signed_in.get(f"/setup/directory/users/{user['auth_user_id']}").text
+    sessions = page.split('id="sessions"')[1].split("</table>")[0]
+    assert "single sign-on (hosted page)" in sessions

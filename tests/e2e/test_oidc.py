@@ -123,13 +123,19 @@ def test_otp_sign_in_with_the_code_from_the_sms_sink(
     assert payroll.signed_in[-1]["token"]["userinfo"]["amr"] == ["otp"]
 
 
-def test_a_public_client_signs_in_with_pkce_and_no_secret(
-    page: Page, parties: dict[str, Any]
+def test_a_public_client_signs_in_with_pkce_refreshes_and_logs_out_without_a_secret(
+    page: Page, parties: dict[str, Any], world: World
 ) -> None:
     spa = parties["spa"]
     _sign_in_with_password(page, spa, "alice@example.com")
-    token = spa.signed_in[-1]["token"]
-    assert token["refresh_token"] and token["userinfo"]["aud"] == parties["clients"]["spa"][0]
+    got = spa.signed_in[-1]
+    assert got["token"]["refresh_token"]
+    assert got["token"]["userinfo"]["aud"] == parties["clients"]["spa"][0]
+    assert got["userinfo"]["sub"] == world.alice["auth_user_id"]
+    page.goto(f"{spa.base_url}/refresh")
+    assert page.inner_text("#refreshed") == "refreshed"
+    page.goto(f"{spa.base_url}/logout")
+    page.wait_for_selector("#signed-out")
 
 
 def test_the_seeds_messages_at_the_hosted_page(page: Page, parties: dict[str, Any]) -> None:

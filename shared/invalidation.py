@@ -94,8 +94,11 @@ class InvalidationBus:
                     if time.monotonic() - resynced >= self._resync_seconds:
                         self.publish_local_all()
                         resynced = time.monotonic()
-            except redis.RedisError as exc:
-                log.warning("invalidation_listener_reconnecting", error=str(exc))
+            except Exception as exc:
+                # RedisError, or what redis-py raises from a socket that died under it
+                # (hiredis: "argument must be an int, or have a fileno() method"):
+                # either way, reconnect, never let the listener end.
+                log.warning("invalidation_listener_reconnecting", error=repr(exc)[:200])
                 self._stop.wait(1.0)
             finally:
                 with contextlib.suppress(redis.RedisError):

@@ -104,7 +104,7 @@ class OutboxRelay:
             try:
                 while relay_pending(self._runtime) >= RELAY_BATCH:
                     pass
-            except (RedisError, SQLAlchemyError) as exc:  # still down: the next round retries
+            except Exception as exc:  # Redis or MySQL still away: the next round retries
                 log.warning("directory_outbox_relay_failed", error=type(exc).__name__)
 
     def start(self) -> None:

@@ -89,8 +89,11 @@ def otp_client(otp_app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def restore_signing_keys(runtime: Runtime) -> Iterator[None]:
     """Rotation changes rows that outlive the test (the key table is kept): put them back."""
+    import time
+
     from sqlalchemy import delete, select, update
 
+    from shared.invalidation import Topic
     from shared.models import SigningKey
 
     columns = ("activated_at", "retired_at", "verify_until")
@@ -105,6 +108,9 @@ def restore_signing_keys(runtime: Runtime) -> Iterator[None]:
             db.execute(update(SigningKey).where(SigningKey.kid == kid).values(**values))
         db.commit()
     runtime.tokens.reset()
+    # Servers of their own (tests/clients, tests/browser) cache keys too: tell them.
+    runtime.bus.publish(Topic.SIGNING_KEYS)
+    time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

@@ -55,6 +55,36 @@ SEED_ENDPOINTS = (
     ),
     ("POST", "/auth/password/reset", "Complete password reset with the recovery token."),
 )
+# The same calls through the Python client (clients/python), shown beside curl.
+# tests/clients/test_docs.py checks that each names a method the client has.
+CLIENT_CALLS = {
+    ("POST", "/auth/register"): 'user = identity.register("ada@example.com")',
+    ("POST", "/auth/otp/request"): 'challenge = identity.request_otp("+14155550123")',
+    ("POST", "/auth/otp/verify"): (
+        "tokens = identity.verify_otp(code, otp_request_id=challenge.otp_request_id)"
+    ),
+    ("POST", "/auth/login"): 'tokens = identity.login("ada@example.com", password)',
+    ("GET", "/auth/session"): (
+        "info = identity.session(tokens.access_token)\n"
+        "# or offline, against the JWKS:\nuser = identity.verify(tokens.access_token)"
+    ),
+    ("POST", "/auth/token/refresh"): "tokens = identity.refresh(tokens.refresh_token)",
+    ("POST", "/auth/logout"): "identity.logout(refresh_token=tokens.refresh_token)",
+    ("GET", "/users/sync"): (
+        "from identity_client import SyncWalker\n"
+        "SyncWalker(identity, target=my_users, store=my_cursor).run()"
+    ),
+    ("POST", "/auth/password/request-reset"): (
+        'started = identity.request_password_reset("ada@example.com")'
+    ),
+    ("POST", "/auth/password/reset"): "done = identity.reset_password(token, new_password)",
+}
+CLIENT_SETUP = (
+    "from identity_client import IdentityClient\n"
+    'identity = IdentityClient("{base}", api_key="ask_your_api_key",\n'
+    '                          application_id="<the application\'s id>")'
+)
+
 # Where each service publishes its OpenAPI document.
 SPECS = (
     "/auth/openapi.json",
@@ -88,6 +118,19 @@ class EndpointDoc:
     success_status: str = ""
     response_example: str | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)
+    client_call: str = ""
+
+    def curl(self, base: str) -> str:
+        """The request as a curl command line."""
+        parts = [f"curl -X {self.method} {base}{self.path}"]
+        parts.append('-H "X-Auth-Service-Key: ask_your_api_key"')
+        if self.path == "/auth/session":
+            parts.append('-H "Authorization: Bearer access_token_here"')
+        if self.request_example and self.request_example != "multipart/form-data":
+            body = json.dumps(json.loads(self.request_example), separators=(",", ":"))
+            parts.append('-H "Content-Type: application/json"')
+            parts.append(f"-d '{body}'")
+        return " \\\n  ".join(parts)
 
 
 async def load_specs(api: ConsoleApi, cache: dict[str, Any]) -> list[dict[str, Any]]:
@@ -170,6 +213,7 @@ def seed_endpoints(specs: list[dict[str, Any]]) -> list[EndpointDoc]:
             continue
         doc = document(found[0], method, path, found[1])
         doc.description = description
+        doc.client_call = CLIENT_CALLS.get((method, path), "")
         if doc.details and doc.details in description:
             doc.details = ""
         docs.append(doc)

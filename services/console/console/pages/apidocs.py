@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from console.api import Api
-from console.apidocs.catalog import admin_endpoints, load_specs, seed_endpoints
+from console.apidocs.catalog import CLIENT_SETUP, admin_endpoints, load_specs, seed_endpoints
 from console.pages.common import SignedIn, page_router
 from console.rendering import render
 from shared.sync_contract import MAPPED_FIELDS, compute_sync_hash
@@ -33,5 +33,7 @@ async def api_docs(request: Request, api: Api, _: SignedIn) -> Response:
         # Computed by the same function the directory uses: the example cannot drift either.
         "sample_hash": compute_sync_hash(SAMPLE_USER),
         "issuer": request.app.state.runtime.settings.issuer,
+        "base_url": request.app.state.runtime.settings.issuer,
+        "client_setup": CLIENT_SETUP.format(base=request.app.state.runtime.settings.issuer),
     }
     return await render(request, "api_docs.html", context, section="api-docs")

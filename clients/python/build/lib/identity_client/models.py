@@ -1,0 +1,194 @@
+"""What the service answers, as typed, immutable objects (the fields of DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+MAPPED_FIELDS = ("name", "mobile_number", "email", "emp_id", "status")
+
+
+def sync_hash_of(user: dict[str, Any]) -> str:
+    """The service's `sync_hash` recipe (SHA-256 of the canonical JSON of the mapped fields)."""
+    fields = {k: user.get(k) for k in MAPPED_FIELDS}
+    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A directory user as applications see it (sign-in answers and `/users/sync` alike)."""
+
+    auth_user_id: str
+    name: str
+    mobile_number: str | None
+    email: str | None
+    emp_id: str | None
+    status: str  # active | disabled
+    updated_at: datetime
+    sync_hash: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> User:
+        return cls(
+            auth_user_id=str(data["auth_user_id"]),
+            name=str(data["name"]),
+            mobile_number=data.get("mobile_number"),
+            email=data.get("email"),
+            emp_id=data.get("emp_id"),
+            status=str(data["status"]),
+            updated_at=_time(str(data["updated_at"])),
+            sync_hash=str(data["sync_hash"]),
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRef:
+    session_id: str
+    created_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SessionRef:
+        return cls(
+            str(data["session_id"]), _time(str(data["created_at"])), _time(str(data["expires_at"]))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """A sign-in's or a refresh's answer: keep both tokens in the application's session."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+    session: SessionRef
+    user: User
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TokenPair:
+        return cls(
+            access_token=str(data["access_token"]),
+            refresh_token=str(data["refresh_token"]),
+            expires_in=int(data["expires_in"]),
+            refresh_expires_in=int(data["refresh_expires_in"]),
+            session=SessionRef.from_json(data["session"]),
+            user=User.from_json(data["user"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OtpChallenge:
+    """A code is on its way: verify it with `otp_request_id` and the code the user types."""
+
+    otp_request_id: str
+    channel: str  # sms | email
+    destination: str  # masked
+    expires_in: int
+    resend_after: int
+    dev_code: str | None = None  # only when the service runs with dev codes
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OtpChallenge:
+        return cls(
+            otp_request_id=str(data["otp_request_id"]),
+            channel=str(data["channel"]),
+            destination=str(data["destination"]),
+            expires_in=int(data["expires_in"]),
+            resend_after=int(data["resend_after"]),
+            dev_code=data.get("dev_code"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MfaChallenge(OtpChallenge):
+    """The password was right and the user has MFA: finish with `verify_otp`."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """`GET /auth/session`: the live session and its user (revocation-aware)."""
+
+    user: User
+    session: SessionRef
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SessionInfo:
+        return cls(User.from_json(data["user"]), SessionRef.from_json(data["session"]))
+
+
+@dataclass(frozen=True, slots=True)
+class ResetStarted:
+    channel: str
+    destination: str
+    expires_in: int
+    dev_token: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResetStarted:
+        return cls(
+            str(data["channel"]),
+            str(data["destination"]),
+            int(data["expires_in"]),
+            data.get("dev_token"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ResetDone:
+    password_reset: bool
+    sessions_revoked: int
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """The device a user signs in from, as the application identifies it."""
+
+    device_id: str
+    name: str | None = None
+    platform: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        body = {"device_id": self.device_id}
+        if self.name:
+            body["name"] = self.name
+        if self.platform:
+            body["platform"] = self.platform
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPage:
+    """One page of `/users/sync`; `not_modified` when `If-None-Match` matched (304)."""
+
+    application_id: str
+    users: tuple[User, ...]
+    removed: tuple[str, ...]
+    next_cursor: str
+    has_more: bool
+    etag: str | None
+    not_modified: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], etag: str | None) -> SyncPage:
+        return cls(
+            application_id=str(data["application"]["id"]),
+            users=tuple(User.from_json(u) for u in data["users"]),
+            removed=tuple(str(r) for r in data["removed"]),
+            next_cursor=str(data["next_cursor"]),
+            has_more=bool(data["has_more"]),
+            etag=etag,
+        )

@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml clients/python/pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth bench-gateway bench-oidc clean stack stack-down
+.PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth bench-gateway bench-oidc bench-client clean stack stack-down
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -99,3 +99,6 @@ clean:
 bench-oidc: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/bench_oidc.py
+
+bench-client: $(STAMP)
+	$(BIN)/python bench/bench_client.py

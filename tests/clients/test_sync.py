@@ -103,3 +103,12 @@ def test_a_walk_killed_midway_resumes_without_skipping_or_repeating(
     assert len(FileTarget(tmp_path).applied()) == 25
     assert _local(target) == _server_set(admin, app.id)  # nothing skipped
     assert _redundant(FileTarget(tmp_path).applied()) == []  # nothing applied twice
+
+
+def test_the_librarys_sync_hash_recipe_matches_the_service(identity, app):
+    from identity_client.models import sync_hash_of
+
+    page = identity.sync_page()
+    (user,) = page.users
+    fields = {k: getattr(user, k) for k in ("name", "mobile_number", "email", "emp_id", "status")}
+    assert sync_hash_of(fields) == user.sync_hash == page.raw_users[0]["sync_hash"]

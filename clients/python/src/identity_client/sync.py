@@ -62,11 +62,11 @@ class SyncReport:
 
 def apply_page(page: SyncPage, target: SyncTarget, report: SyncReport) -> None:
     """One page's changes, each applied only if it changes something."""
-    for user in page.users:
-        if target.stored_hash(user.auth_user_id) == user.sync_hash:
+    for raw in page.raw_users:
+        if target.stored_hash(raw["auth_user_id"]) == raw["sync_hash"]:
             report.unchanged += 1
             continue
-        target.upsert(user)
+        target.upsert(User.from_json(raw))
         report.upserted += 1
     for auth_user_id in page.removed:
         if target.stored_hash(auth_user_id) is None:
@@ -78,7 +78,7 @@ def apply_page(page: SyncPage, target: SyncTarget, report: SyncReport) -> None:
 
 def _state_after(page: SyncPage, since: str | None) -> SyncState:
     # The ETag is worth keeping only for the request the next run will make again.
-    quiet = not page.has_more and page.next_cursor == since and not page.users
+    quiet = not page.has_more and page.next_cursor == since and not page.raw_users
     return SyncState(page.next_cursor, page.etag if quiet and not page.removed else None)
 
 

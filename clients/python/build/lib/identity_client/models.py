@@ -6,11 +6,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 
 def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(value)  # Python 3.11 reads the "Z" too
 
 
 MAPPED_FIELDS = ("name", "mobile_number", "email", "emp_id", "status")
@@ -38,15 +39,17 @@ class User:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> User:
+        # Positional and unconverted (the JSON is strings already): a full sync builds
+        # one per user, and this is most of the walk's own CPU.
         return cls(
-            auth_user_id=str(data["auth_user_id"]),
-            name=str(data["name"]),
-            mobile_number=data.get("mobile_number"),
-            email=data.get("email"),
-            emp_id=data.get("emp_id"),
-            status=str(data["status"]),
-            updated_at=_time(str(data["updated_at"])),
-            sync_hash=str(data["sync_hash"]),
+            data["auth_user_id"],
+            data["name"],
+            data.get("mobile_number"),
+            data.get("email"),
+            data.get("emp_id"),
+            data["status"],
+            _time(data["updated_at"]),
+            data["sync_hash"],
         )
 
     @property
@@ -170,23 +173,31 @@ class Device:
         return body
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SyncPage:
-    """One page of `/users/sync`; `not_modified` when `If-None-Match` matched (304)."""
+    """One page of `/users/sync`; `not_modified` when `If-None-Match` matched (304).
+
+    `users` are built when first read; the walker reads the raw entries and builds a
+    `User` only for those it upserts.
+    """
 
     application_id: str
-    users: tuple[User, ...]
+    raw_users: tuple[dict[str, Any], ...]
     removed: tuple[str, ...]
     next_cursor: str
     has_more: bool
     etag: str | None
     not_modified: bool = False
 
+    @cached_property
+    def users(self) -> tuple[User, ...]:
+        return tuple(User.from_json(u) for u in self.raw_users)
+
     @classmethod
     def from_json(cls, data: dict[str, Any], etag: str | None) -> SyncPage:
         return cls(
             application_id=str(data["application"]["id"]),
-            users=tuple(User.from_json(u) for u in data["users"]),
+            raw_users=tuple(data["users"]),
             removed=tuple(str(r) for r in data["removed"]),
             next_cursor=str(data["next_cursor"]),
             has_more=bool(data["has_more"]),

@@ -13,6 +13,8 @@ token is not one). A check offline cannot see a revocation: for that, ask
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import re
 import threading
 import time
@@ -102,10 +104,17 @@ class _Checks:
 
     @staticmethod
     def kid_of(token: str) -> str:
+        """The key id, read from the header alone: it only picks a key; `jwt.decode` then
+        checks the whole token. (PyJWT's own header reader validates every base64
+        character of all three segments in Python: half the cost of a whole check.)"""
+        segment = token.split(".", 1)[0]
         try:
-            return str(jwt.get_unverified_header(token).get("kid") or "")
-        except jwt.PyJWTError as exc:
+            header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        except (ValueError, TypeError) as exc:
             raise InvalidToken("The access token is invalid.") from exc
+        if not isinstance(header, dict):
+            raise InvalidToken("The access token is invalid.")
+        return str(header.get("kid") or "")
 
     def check(self, token: str, kid: str) -> VerifiedToken:
         entry = self.cache.keys.get(kid)

@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 # Reinstall whenever the pinned dependencies change.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml clients/python/pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# tests/deploy validates the Traefik objects with Traefik's CRD schemas, from the npm registry.
+CRDS   := tests/deploy/traefik-crds
+CRDS_STAMP := $(CRDS)/node_modules/.installed-$(shell cksum $(CRDS)/package-lock.json | cut -d' ' -f1)
 
 .PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth bench-gateway bench-oidc bench-client clean stack stack-down
 
@@ -15,7 +18,13 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e './clients/python[fastapi]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP)
+## Node.js from Debian when the machine has none (the schemas need no particular version)
+$(CRDS_STAMP): $(CRDS)/package-lock.json
+	@command -v npm >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm)
+	npm ci --prefix $(CRDS) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) $(CRDS_STAMP)
 
 ## make dev: run every service in one process on SQLite + in-process Redis, port 8000
 dev: $(STAMP)
@@ -40,7 +49,7 @@ check: $(STAMP)
 	cd clients/python && ../../$(BIN)/mypy --strict src examples
 
 ## make test: everything CI runs (needs MariaDB on 127.0.0.1:3306 and Redis on 127.0.0.1:6379)
-test: check chromium
+test: check chromium $(CRDS_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## make chromium: the browser tests drive Debian's Chromium (never a downloaded build)

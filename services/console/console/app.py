@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 
 from console.api import ApiError, SignInRequired
 from console.pages import ROUTERS
+from console.pages.service_setup import session_store_down_page
 from console.platform.assets import BrandingCache
 from console.platform.assets import router as assets_router
 from console.platform.router import router as platform_router
@@ -49,7 +50,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.api_target = runtime.settings.console_api_base_url
     app.state.openapi_cache = {}
     app.mount("/console/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(SessionMiddleware, runtime=runtime, store=store)
+    app.add_middleware(
+        SessionMiddleware, runtime=runtime, store=store, store_down=session_store_down_page
+    )
     app.add_middleware(
         SecurityHeadersMiddleware, page_prefixes=(PAGE_PREFIX,), no_csp_paths=NO_CSP_PATHS
     )

@@ -6,7 +6,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth bench-gateway bench-oidc clean stack stack-down
+# The first target: a bare `make` prints this list too.
+## make help: list these targets, from the Makefile's own `## make ...` comments
+help:
+	@sed -n -e 's/^## make /make /p' -e 's/^## /    /p' $(MAKEFILE_LIST)
+
+.PHONY: help install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth bench-gateway bench-oidc clean stack stack-down
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -14,6 +19,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
+## make install: the .venv with every dependency, reinstalled when pyproject.toml changes
 install: $(STAMP)
 
 ## make dev: run every service in one process on SQLite + in-process Redis, port 8000
@@ -27,6 +33,7 @@ dev: $(STAMP)
 stack: $(STAMP)
 	$(BIN)/python -m stack up
 
+## make stack-down: stop everything make stack started
 stack-down:
 	$(BIN)/python -m stack down
 
@@ -45,6 +52,7 @@ test: check chromium
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
+## make format: ruff's fixes and formatting, applied
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -55,6 +63,8 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/results.py
 
+## make bench-sync, bench-import, bench-audit, bench-otp, bench-auth, bench-gateway, bench-oidc:
+## one benchmark of make bench alone
 bench-sync: $(STAMP)
 	$(BIN)/python bench/bench_sync.py
 
@@ -91,6 +101,7 @@ bench-gateway: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/bench_gateway.py
 
+## make clean: remove .venv, data/ (make dev's database) and the tools' caches
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
 

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from console.api import ApiError, SignInRequired
+from console.kept_uploads import UploadKeeper
 from console.pages import ROUTERS
 from console.pages.service_setup import session_store_down_page
 from console.platform.assets import BrandingCache
@@ -47,6 +48,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     store = SessionStore(runtime)
     app.state.session_store = store
     app.state.branding = BrandingCache(runtime)
+    app.state.upload_keeper = UploadKeeper(runtime)
     app.state.api_target = runtime.settings.console_api_base_url
     app.state.openapi_cache = {}
     app.mount("/console/static", StaticFiles(directory=STATIC), name="static")

@@ -9,7 +9,12 @@ PYTEST_ARGS ?=
 CRDS   := tests/deploy/traefik-crds
 CRDS_STAMP := $(CRDS)/node_modules/.installed-$(shell cksum $(CRDS)/package-lock.json | cut -d' ' -f1)
 
-.PHONY: install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth bench-gateway bench-oidc bench-client clean stack stack-down
+# The first target: a bare `make` prints this list too.
+## make help: list these targets, from the Makefile's own `## make ...` comments
+help:
+	@sed -n -e 's/^## make /make /p' -e 's/^## /    /p' $(MAKEFILE_LIST)
+
+.PHONY: help install dev test check chromium format bench bench-sync bench-import bench-audit bench-otp bench-auth bench-gateway bench-oidc bench-client clean stack stack-down
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
@@ -18,12 +23,13 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e './clients/python[fastapi]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-## Node.js from Debian when the machine has none (the schemas need no particular version)
+# Node.js from Debian when the machine has none (the schemas need no particular version).
 $(CRDS_STAMP): $(CRDS)/package-lock.json
 	@command -v npm >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm)
 	npm ci --prefix $(CRDS) --no-audit --no-fund --loglevel=error
 	@touch $@
 
+## make install: the .venv with every dependency (and the CRD schemas' npm packages), reinstalled when a pyproject.toml changes
 install: $(STAMP) $(CRDS_STAMP)
 
 ## make dev: run every service in one process on SQLite + in-process Redis, port 8000
@@ -37,6 +43,7 @@ dev: $(STAMP)
 stack: $(STAMP)
 	$(BIN)/python -m stack up
 
+## make stack-down: stop everything make stack started
 stack-down:
 	$(BIN)/python -m stack down
 
@@ -56,6 +63,7 @@ test: check chromium $(CRDS_STAMP)
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
+## make format: ruff's fixes and formatting, applied
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -66,6 +74,8 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/results.py
 
+## make bench-sync, bench-import, bench-audit, bench-otp, bench-auth, bench-gateway, bench-oidc, bench-client:
+## one benchmark of make bench alone
 bench-sync: $(STAMP)
 	$(BIN)/python bench/bench_sync.py
 
@@ -102,6 +112,7 @@ bench-gateway: $(STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/bench_gateway.py
 
+## make clean: remove .venv, data/ (make dev's database) and the tools' caches
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
 

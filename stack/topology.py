@@ -34,10 +34,17 @@ class WebService:
     # A service the others do not need: if it fails to start, the stack runs without it.
     optional: bool = False
     dedicated: DedicatedRoute | None = None
+    # What Traefik's health check asks: readiness, except for a service that must stay
+    # reachable while the database or Redis is down (see the console below).
+    health_check: str = "readyz"
 
     @property
     def ready_path(self) -> str:
         return f"{self.prefixes[0]}/readyz"
+
+    @property
+    def health_path(self) -> str:
+        return f"{self.prefixes[0]}/{self.health_check}"
 
     def is_present(self) -> bool:
         """The console lands later than the others: until its package exists, it is left out."""
@@ -64,6 +71,9 @@ SERVICES = (
         "services/console",
         catch_all=True,
         optional=True,
+        # Liveness: the console is where an administrator sees why MySQL or Redis is down
+        # (Service setup -> Checking); taken out of Traefik then, that page would be gone.
+        health_check="healthz",
     ),
 )
 
@@ -172,14 +182,14 @@ def make_plan(
         backend = f"identity-{service.name}"
         count = auth_replicas if service.name == "auth" else 1
         names, servers = replicas_of(service, service.name, count)
-        backends.append(Backend(backend, tuple(servers), service.ready_path, tuple(names)))
+        backends.append(Backend(backend, tuple(servers), service.health_path, tuple(names)))
         rule = " || ".join(f"PathPrefix(`{prefix}`)" for prefix in service.prefixes)
         routes.append(Route(backend, rule, backend))
         if service.dedicated is not None and session_replicas > 0:
             name = f"{service.name}-{service.dedicated.suffix}"
             names, servers = replicas_of(service, name, session_replicas)
             dedicated = Backend(
-                f"identity-{name}", tuple(servers), service.ready_path, tuple(names), backend
+                f"identity-{name}", tuple(servers), service.health_path, tuple(names), backend
             )
             backends.append(dedicated)
             # Above the service's own router, whose rule (by length, Traefik's default

@@ -131,7 +131,7 @@ def test_every_router_names_a_service_and_middlewares_that_exist():
     for (container, service), settings in services.items():
         assert service == f"identity-{container}"
         assert settings["loadbalancer.server.port"] == "8000"
-        assert settings["loadbalancer.healthcheck.path"].endswith("/readyz")
+        assert settings["loadbalancer.healthcheck.path"].endswith(("/readyz", "/healthz"))
 
 
 def test_compose_routes_the_same_prefixes_as_the_local_stack():
@@ -140,7 +140,7 @@ def test_compose_routes_the_same_prefixes_as_the_local_stack():
         rule = routes[(service.name, f"identity-{service.name}")]["rule"]
         assert set(re.findall(r"PathPrefix\(`([^`]+)`\)", rule)) == set(service.prefixes)
         health = _labels("services")[(service.name, f"identity-{service.name}")]
-        assert health["loadbalancer.healthcheck.path"] == service.ready_path
+        assert health["loadbalancer.healthcheck.path"] == service.health_path
 
 
 @pytest.mark.parametrize("service", [s for s in SERVICES if s.dedicated], ids=lambda s: s.name)
@@ -152,7 +152,7 @@ def test_compose_gives_the_same_requests_replicas_of_their_own_as_the_local_stac
     rule = _labels("routers")[(name, f"identity-{name}")]["rule"]
     assert rule == f"Host(`${{PUBLIC_HOSTNAME:-auth.localhost}}`) && {service.dedicated.rule}"
     health = _labels("services")[(name, f"identity-{name}")]
-    assert health["loadbalancer.healthcheck.path"] == service.ready_path
+    assert health["loadbalancer.healthcheck.path"] == service.health_path
 
 
 def _documented() -> set[str]:

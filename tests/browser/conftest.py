@@ -8,6 +8,7 @@ page). Screenshots go to test-output/screenshots/.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -70,8 +71,8 @@ def base_url(server_runtime: Runtime, runtime: Runtime) -> Iterator[str]:
     thread.join(timeout=15)
 
 
-@pytest.fixture
-def page(browser: Browser, base_url: str, runtime: Runtime) -> Iterator[Page]:
+@contextlib.contextmanager
+def watched_tab(browser: Browser, base_url: str) -> Iterator[Page]:
     """A fresh browser tab (no cookies). Script errors and CSP violations fail the test."""
     context = browser.new_context(base_url=base_url, viewport={"width": 1360, "height": 900})
     context.set_default_timeout(15_000)
@@ -95,6 +96,13 @@ def page(browser: Browser, base_url: str, runtime: Runtime) -> Iterator[Page]:
     yield tab
     context.close()
     assert problems == []
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str, runtime: Runtime) -> Iterator[Page]:
+    """A fresh tab in front of the module's server (see `watched_tab`)."""
+    with watched_tab(browser, base_url) as tab:
+        yield tab
 
 
 def screenshot(page: Page, name: str) -> None:

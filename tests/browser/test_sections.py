@@ -91,9 +91,9 @@ def test_create_import_and_assign_users(page, server_runtime):
     assert user_count(server_runtime) == before
     screenshot(page, "03-directory-import-error")
 
-    page.locator("#users-table tbody tr", has_text="Lin Chen").get_by_role(
-        "link", name="Manage"
-    ).click()
+    lin = page.locator("#users-table tbody tr", has_text="Lin Chen")
+    lin.get_by_text("Actions").click()  # a row's actions are in one menu
+    lin.get_by_role("link", name="Manage").click()
     page.locator("#assign-form").get_by_label("Ledger").check()
     page.get_by_role("button", name="Save assignments").click()
     expect(page.get_by_text("Applications assigned.")).to_be_visible()

@@ -11,6 +11,13 @@ from shared.sync_contract import compute_sync_hash
 # Headings and help texts of the seed (the product brief), word for word.
 SEED_TEXTS = {
     "/setup": ["Service setup", "Checking", "Deployment", "Branding", "Platform"],
+    "/setup/service/deployment": [
+        "Service setup",
+        "Configure shared identity for apps. App-level authorization stays inside each application.",
+        "Deployment",
+        "Runtime values used by the service and Traefik deployment.",
+    ],
+    "/setup/service/branding": ["Service setup", "Branding"],
     "/setup/access": [
         "Console access",
         "Identity Services administrators sign in with local accounts using either mobile number or email address.",

@@ -98,3 +98,22 @@ def test_test_sms_without_a_provider_says_so(signed_in):
     response = post_form(signed_in, "/setup/otp/test-sms", {"mobile_number": "+12025550143"})
     assert response.status_code == 409
     assert "not configured" in response.text
+
+
+def test_each_channel_is_a_tab_with_its_settings_and_its_test(signed_in):
+    sms = signed_in.get("/setup/otp").text
+    assert 'id="sms-form"' in sms and 'id="test-sms-form"' in sms
+    assert 'id="email-form"' not in sms and 'id="test-email-form"' not in sms
+    assert '<a href="/setup/otp" aria-current="page">SMS</a>' in sms
+    email = signed_in.get("/setup/otp?tab=email").text
+    assert 'id="email-form"' in email and "<h2>Test email</h2>" in email
+    assert 'id="sms-form"' not in email
+    # A tab that does not exist shows the first one.
+    assert 'id="sms-form"' in signed_in.get("/setup/otp?tab=fax").text
+
+
+def test_a_bad_email_setting_comes_back_on_the_email_tab(signed_in, admin_headers):
+    response = post_form(signed_in, "/setup/otp/email", {"smtp.port": "not a port"})
+    assert response.status_code == 422
+    assert 'id="email-form"' in response.text and 'id="sms-form"' not in response.text
+    assert signed_in.get("/otp/settings", headers=admin_headers).json()["email"] is None

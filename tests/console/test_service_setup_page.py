@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -30,28 +31,61 @@ def rows(runtime) -> dict:
         return {r.key: r.value for r in session.scalars(select(PlatformSetting))}
 
 
-def test_checking_and_deployment_are_shown(signed_in):
+SEED_LEAD = (
+    "Configure shared identity for apps. App-level authorization stays inside each application."
+)
+PAGES = {
+    "/setup": "Checking",
+    "/setup/service/deployment": "Deployment",
+    "/setup/service/platform": "Platform and token secret",
+    "/setup/service/branding": "Branding",
+}
+
+
+def test_each_part_of_service_setup_is_a_page_of_its_own_in_the_sidebar(signed_in):
+    for path, title in PAGES.items():
+        html = signed_in.get(path).text
+        assert "<h1>Service setup</h1>" in html and SEED_LEAD in html, path
+        assert f"<h2>{title}</h2>" in html, path
+        assert f'<a href="{path}" aria-current="page">{title}</a>' in html, path
+        for other, other_title in PAGES.items():  # every page lists the others
+            assert f'<a href="{other}"' in html and other_title in html
+    deployment = signed_in.get("/setup/service/deployment").text
+    assert "Runtime values used by the service and Traefik deployment." in deployment
+    assert 'id="platform-form"' not in deployment and 'id="checks"' not in deployment
+
+
+def test_service_setup_pages_need_a_sign_in(console):
+    for path in list(PAGES)[1:]:
+        response = console.get(path)
+        assert response.status_code == 303 and response.headers["location"] == "/setup"
+
+
+def test_checking_says_what_it_checked_and_all_is_well(signed_in, runtime):
     html = signed_in.get("/setup").text
-    assert (
-        "Configure shared identity for apps. App-level authorization stays inside each application."
-        in html
+    checking = html.split('id="checks"')[1].split("</table>")[0]
+    for name in ("auth", "directory", "otp-delivery", "audit", "console"):
+        assert f"<td>{name}</td>" in checking
+    for name in ("Database", "Redis", "Celery workers", "Audit consumer lag"):
+        assert f"<td>{name}</td>" in checking
+    assert "<td>MySQL</td>" not in checking
+    assert "GET /auth/readyz: ready" in checking
+    assert re.search(
+        r"MariaDB [0-9.]+ at 127\.0\.0\.1:3306/identity_test_\w+: SELECT answered", checking
     )
-    assert "Runtime values used by the service and Traefik deployment." in html
-    for name in (
-        "auth",
-        "directory",
-        "otp-delivery",
-        "audit",
-        "console",
-        "MySQL",
-        "Redis",
-        "Celery workers",
-        "Audit consumer lag",
-    ):
-        assert f"<td>{name}</td>" in html
-    checking = html.split('id="checking"')[1].split("</section>")[0]
-    assert checking.count('<span class="badge ok">ok</span>') >= 7  # five services, MySQL, Redis
-    assert "<code>/auth/*, /.well-known/*</code>" in html and "Access token lifetime" in html
+    assert re.search(r"Redis [0-9.]+ at [^:]+:6379/\d+: PING answered", checking)
+    assert checking.count('<span class="badge ok">ok</span>') >= 7  # five services, database, Redis
+
+
+def test_deployment_shows_durations_in_human_units(signed_in, runtime):
+    html = signed_in.get("/setup/service/deployment").text
+    assert "<dt>Access token lifetime</dt><dd>15 min</dd>" in html
+    assert "<dt>Session maximum lifetime</dt><dd>90 days</dd>" in html
+    assert "<dt>Refresh token lifetime</dt><dd>30 days</dd>" in html
+    assert "<code>/auth/*, /.well-known/*</code>" in html
+    platform = signed_in.get("/setup/service/platform").text
+    # The form keeps exact seconds, with the human reading beside it.
+    assert 'name="access_token_ttl_seconds" value="900"' in platform and "Now 15 min." in platform
 
 
 def test_platform_settings_are_saved_and_audited(signed_in, runtime):
@@ -68,6 +102,7 @@ def test_platform_settings_are_saved_and_audited(signed_in, runtime):
     }
     response = post_form(signed_in, "/setup/platform", form)
     assert response.status_code == 303
+    assert response.headers["location"] == "/setup/service/platform"
     stored = rows(runtime)
     assert stored["public_hostname"] == "id.example.com" and stored["otp_length"] == 8
     assert stored["otp_email_enabled"] is False and stored["dev_codes"] is False
@@ -92,7 +127,7 @@ def test_a_bad_platform_value_is_shown_and_nothing_is_saved(signed_in, runtime):
 
 @pytest.mark.usefixtures("restore_signing_keys")
 def test_rotate_the_signing_keys(signed_in, runtime):
-    page = signed_in.get("/setup").text
+    page = signed_in.get("/setup/service/platform").text
     assert page.count("<td>current</td>") == 3 and page.count("<td>next</td>") == 3
     with runtime.session_factory() as session:
         before = set(session.scalars(select(SigningKey.kid)))
@@ -102,7 +137,7 @@ def test_rotate_the_signing_keys(signed_in, runtime):
         after = set(session.scalars(select(SigningKey.kid)))
     assert len(after - before) == 3  # a new next key per algorithm
     assert any("Signing keys rotated" in m for m in flash_texts(signed_in.get("/setup/docs").text))
-    assert signed_in.get("/setup").text.count("<td>previous</td>") == 3
+    assert signed_in.get("/setup/service/platform").text.count("<td>previous</td>") == 3
     # The console's own session survives: the old secret still verifies its token.
     assert signed_in.get("/setup/access").status_code == 200
 
@@ -110,6 +145,7 @@ def test_rotate_the_signing_keys(signed_in, runtime):
 def test_branding_name_and_colour_apply_to_the_console(signed_in, runtime):
     response = post_form(signed_in, "/setup/branding", {"name": "Acme Login", "colour": "#aa3300"})
     assert response.status_code == 303
+    assert response.headers["location"] == "/setup/service/branding"
     assert rows(runtime)["branding"]["name"] == "Acme Login"
     assert "Acme Login" in signed_in.get("/setup/docs").text
     assert "--brand: #aa3300" in signed_in.get("/console/branding.css").text

@@ -33,6 +33,8 @@ def test_import_creates_users_with_normalised_fields(admin, runtime):
         "errors": [],
         "ignored_columns": [],
         "dry_run": False,
+        "rows": [],  # listed for dry runs only
+        "rows_truncated": False,
     }
     ann = user_by_email(admin, "ann.lee@example.com")
     assert ann["name"] == "Ann Lee"

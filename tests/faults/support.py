@@ -1,4 +1,5 @@
-"""Helpers for the fault tests: a Redis of our own to stop and start, and traffic that records what it saw."""
+"""Helpers for the fault tests: a Redis and a MariaDB of our own to stop and start, and traffic
+that records what it saw."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import pymysql
 import redis
 
 T = TypeVar("T")
@@ -44,15 +46,19 @@ class PrivateRedis:
     (which fsyncs every second): a restart keeps what was acknowledged.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._data_dir = data_dir
+        self._durable = durable  # False: nothing on disk, for a server that is only killed
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
-        command += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", ""]
+        if self._durable:
+            command += ["--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            command += ["--appendonly", "no"]
         command += ["--dir", str(self._data_dir)]
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -63,6 +69,54 @@ class PrivateRedis:
 
     def kill(self) -> None:
         """SIGKILL: no goodbye to the clients, their sockets just break."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+            self._process = None
+
+
+class PrivateMariaDB:
+    """A mariadbd of its own (new datadir, loopback port, root without a password): the shared
+    server on 3306 is never touched, so a test may kill this one."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"mysql+pymysql://root@127.0.0.1:{self.port}/identity"
+        self._dir = data_dir
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        datadir = self._dir / "data"
+        if not datadir.exists():
+            install = ["mariadb-install-db", "--no-defaults", f"--datadir={datadir}"]
+            install += ["--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"]
+            subprocess.run(
+                install,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+        command = ["mariadbd", "--no-defaults", f"--datadir={datadir}", "--user=root"]
+        command += [f"--port={self.port}", "--bind-address=127.0.0.1"]
+        command += [f"--socket={self._dir / 'mysqld.sock'}", f"--pid-file={self._dir / 'pid'}"]
+        command += ["--skip-log-bin", "--innodb-buffer-pool-size=32M"]
+        command += [f"--log-error={self._dir / 'error.log'}"]
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until(self._answers, what="mariadbd to answer", seconds=30)
+
+    def _answers(self) -> bool:
+        try:
+            pymysql.connect(
+                host="127.0.0.1", port=self.port, user="root", connect_timeout=1
+            ).close()
+        except pymysql.MySQLError:
+            return False
+        return True
+
+    def kill(self) -> None:
+        """SIGKILL, like a crashed host: connections break, nothing is flushed."""
         if self._process is not None:
             self._process.kill()
             self._process.wait(timeout=10)

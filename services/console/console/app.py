@@ -15,7 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from console.api import ApiError, SignInRequired
+from console.kept_uploads import UploadKeeper
 from console.pages import ROUTERS
+from console.pages.service_setup import session_store_down_page
 from console.platform.assets import BrandingCache
 from console.platform.assets import router as assets_router
 from console.platform.router import router as platform_router
@@ -46,10 +48,13 @@ def create_app(runtime: Runtime) -> FastAPI:
     store = SessionStore(runtime)
     app.state.session_store = store
     app.state.branding = BrandingCache(runtime)
+    app.state.upload_keeper = UploadKeeper(runtime)
     app.state.api_target = runtime.settings.console_api_base_url
     app.state.openapi_cache = {}
     app.mount("/console/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(SessionMiddleware, runtime=runtime, store=store)
+    app.add_middleware(
+        SessionMiddleware, runtime=runtime, store=store, store_down=session_store_down_page
+    )
     app.add_middleware(
         SecurityHeadersMiddleware, page_prefixes=(PAGE_PREFIX,), no_csp_paths=NO_CSP_PATHS
     )

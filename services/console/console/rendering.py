@@ -26,6 +26,15 @@ SECTIONS = (
     ("docs", "System documentation", "/setup/docs"),
     ("audit", "Audit log", "/setup/audit"),
 )
+# Service setup's pages, listed under it in the sidebar: (id, title, path).
+SERVICE_PAGES = (
+    ("checking", "Checking", "/setup"),
+    ("deployment", "Deployment", "/setup/service/deployment"),
+    ("platform", "Platform and token secret", "/setup/service/platform"),
+    ("branding", "Branding", "/setup/service/branding"),
+)
+SUBSECTIONS = {"service": SERVICE_PAGES}
+DURATION_UNITS = (("day", 86400), ("h", 3600), ("min", 60), ("s", 1))
 
 
 def _date(value: Any) -> str:
@@ -54,7 +63,25 @@ def _parse(value: Any) -> datetime | None:
     return None
 
 
-TEMPLATES.env.filters.update(date=_date, time=_time, datetime=_datetime)
+def duration(seconds: Any) -> str:
+    """Seconds as a person reads them: 900 -> "15 min", 7776000 -> "90 days", 5400 ->
+    "1 h 30 min". Forms still take exact seconds; this is only how values are shown."""
+    try:
+        left = int(seconds)
+    except (TypeError, ValueError):
+        return str(seconds)
+    if left <= 0:
+        return "0 s" if left == 0 else str(seconds)
+    parts = []
+    for unit, size in DURATION_UNITS:
+        count, left = divmod(left, size)
+        if count:
+            plural = "s" if unit == "day" and count != 1 else ""
+            parts.append(f"{count} {unit}{plural}")
+    return " ".join(parts)
+
+
+TEMPLATES.env.filters.update(date=_date, time=_time, datetime=_datetime, duration=duration)
 
 
 def session_of(request: Request) -> ConsoleSession:
@@ -68,14 +95,18 @@ async def render(
     context: dict[str, Any] | None = None,
     *,
     section: str | None = None,
+    subpage: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """`section` marks the sidebar entry; `subpage`, one of the section's pages below it."""
     session = session_of(request)
     branding = await run_in_threadpool(request.app.state.branding.current)
     page = {
         "request": request,
         "section": section,
         "sections": SECTIONS,
+        "subsections": SUBSECTIONS,
+        "subpage": subpage,
         "admin": session.admin if session.signed_in else None,
         "csrf_token": session.csrf_token,
         "messages": session.take_flash(),

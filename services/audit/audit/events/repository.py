@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from shared.audit import EventType
 from shared.models.audit import AuditEvent
 
 PURGE_BATCH = 5000
+# The events whose target is an API key (named in their details, not in a column).
+KEY_EVENTS = (EventType.ADMIN_KEY_CREATED.value, EventType.ADMIN_KEY_DELETED.value)
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,9 @@ class EventFilter:
     outcome: str | None = None
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
+    actor_type: str | None = None  # admin | app | user | system
+    actor: str | None = None  # the actor's id or name, exactly
+    target_type: str | None = None  # user | application | api_key
 
 
 @dataclass(frozen=True)
@@ -45,11 +52,35 @@ def filtered_events(f: EventFilter) -> Select[AuditEvent]:
         query = query.where(AuditEvent.effective_ip == f.ip)
     if f.outcome:
         query = query.where(AuditEvent.outcome == f.outcome)
+    if f.actor_type:
+        query = query.where(AuditEvent.actor_type == f.actor_type)
+    if f.actor:
+        query = query.where(or_(AuditEvent.actor_id == f.actor, AuditEvent.actor_name == f.actor))
+    if f.target_type:
+        query = query.where(target_condition(f.target_type))
     if f.since is not None:
         query = query.where(AuditEvent.occurred_at >= f.since)
     if f.until is not None:
         query = query.where(AuditEvent.occurred_at < f.until)
     return query
+
+
+def target_condition(target_type: str) -> Any:
+    """The rows whose target (see `service.target_of`) is of this type."""
+    no_user = AuditEvent.subject_user_id.is_(None)
+    if target_type == "user":
+        return AuditEvent.subject_user_id.is_not(None)
+    if target_type == "api_key":
+        return and_(no_user, AuditEvent.type.in_(KEY_EVENTS))
+    # An application is the target unless it is the one acting (its own API calls).
+    return and_(
+        no_user,
+        AuditEvent.application_id.is_not(None),
+        AuditEvent.type.not_in(KEY_EVENTS),
+        not_(
+            and_(AuditEvent.actor_type == "app", AuditEvent.actor_id == AuditEvent.application_id)
+        ),
+    )
 
 
 def _after(query: Select[AuditEvent], after: Position | None) -> Select[AuditEvent]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -30,6 +30,16 @@ def event_filter(
     application_id: uuid.UUID | None = None,
     ip: Annotated[str | None, Query(max_length=64, description="Effective IP")] = None,
     outcome: Outcome | None = None,
+    actor_type: Annotated[
+        Literal["admin", "app", "user", "system"] | None, Query(description="Who acted")
+    ] = None,
+    actor: Annotated[
+        str | None, Query(max_length=200, description="The actor's id or name, exactly")
+    ] = None,
+    target_type: Annotated[
+        Literal["user", "application", "api_key"] | None,
+        Query(description="What the event acted on"),
+    ] = None,
     since: Annotated[
         datetime | None, Query(alias="from", description="ISO 8601, inclusive; naive is UTC")
     ] = None,
@@ -45,6 +55,9 @@ def event_filter(
         outcome,
         since,
         until,
+        actor_type=actor_type,
+        actor=actor,
+        target_type=target_type,
     )
 
 

@@ -14,9 +14,16 @@ class ActorOut(BaseModel):
     name: str | None
 
 
+class TargetOut(BaseModel):
+    type: str = Field(description="user, application or api_key: what the event acted on")
+    id: str | None
+    name: str | None = Field(description="Current name (a key: its prefix and application)")
+
+
 class EventOut(BaseModel):
     """One audit event. The console's Event, User, IP, Date and Time columns are
-    `type`, `subject_user_name` (or `actor.name`), `effective_ip` and `occurred_at` (UTC)."""
+    `type`, `subject_user_name` (or `actor.name`), `effective_ip` and `occurred_at` (UTC);
+    its Actor and Target columns are `actor` (who acted) and `target` (what on)."""
 
     id: int
     uuid: str
@@ -24,6 +31,7 @@ class EventOut(BaseModel):
     outcome: str
     occurred_at: datetime
     actor: ActorOut
+    target: TargetOut | None = Field(description="None: the event acted on nothing named")
     subject_user_id: str | None
     subject_user_name: str | None = Field(description="Current name; None once deleted")
     application_id: str | None

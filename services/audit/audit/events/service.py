@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from audit import names, purge
 from audit.events import repository
 from audit.events.repository import EventFilter, Position
-from audit.events.schemas import ActorOut, EventOut, EventPage
+from audit.events.schemas import ActorOut, EventOut, EventPage, TargetOut
 from shared.admin_auth import AdminIdentity
 from shared.audit import EventType, Outcome
 from shared.client_ip import parse_ip
@@ -42,6 +42,10 @@ def build_filter(
     outcome: Outcome | None,
     since: datetime | None,
     until: datetime | None,
+    *,
+    actor_type: str | None = None,
+    actor: str | None = None,
+    target_type: str | None = None,
 ) -> EventFilter:
     """The filter from query parameters; naive times are UTC."""
     address = None
@@ -61,6 +65,9 @@ def build_filter(
         outcome=str(outcome) if outcome else None,
         since=since,
         until=until,
+        actor_type=actor_type,
+        actor=(actor or "").strip() or None,
+        target_type=target_type,
     )
 
 
@@ -81,7 +88,28 @@ def decode_cursor(cursor: str) -> Position:
     return Position(occurred_at, event_id)
 
 
+def target_of(
+    event: AuditEvent, users: dict[str, str], apps: dict[str, str]
+) -> tuple[str, str | None, str | None] | None:
+    """What the event acted on, as (type, id, name): the user it is about, else the API key
+    its details name, else the application (unless that application is the actor itself).
+    Names are the current ones; a deleted user or application keeps its id only."""
+    if event.subject_user_id:
+        return "user", event.subject_user_id, users.get(event.subject_user_id)
+    if event.type in repository.KEY_EVENTS:
+        details = event.details or {}
+        key = details.get("after") or details.get("before") or {}
+        app_name = key.get("application_name") or apps.get(event.application_id or "")
+        label = f"{key.get('prefix', '')}… of {app_name}" if app_name else key.get("prefix")
+        return "api_key", key.get("key_id"), label
+    acting_app = event.actor_type == "app" and event.actor_id == event.application_id
+    if event.application_id and not acting_app:
+        return "application", event.application_id, apps.get(event.application_id)
+    return None
+
+
 def to_out(event: AuditEvent, users: dict[str, str], apps: dict[str, str]) -> EventOut:
+    target = target_of(event, users, apps)
     return EventOut(
         id=event.id,
         uuid=event.uuid,
@@ -89,6 +117,7 @@ def to_out(event: AuditEvent, users: dict[str, str], apps: dict[str, str]) -> Ev
         outcome=event.outcome,
         occurred_at=event.occurred_at,
         actor=ActorOut(type=event.actor_type, id=event.actor_id, name=event.actor_name),
+        target=TargetOut(type=target[0], id=target[1], name=target[2]) if target else None,
         subject_user_id=event.subject_user_id,
         subject_user_name=users.get(event.subject_user_id or ""),
         application_id=event.application_id,
@@ -125,6 +154,9 @@ EXPORT_COLUMNS = (
     "actor_type",
     "actor_id",
     "actor_name",
+    "target_type",
+    "target_id",
+    "target",
     "application",
     "application_id",
     "effective_ip",
@@ -143,6 +175,7 @@ def export_rows(session: Session, f: EventFilter) -> Iterator[list[object]]:
         apps = names.application_names(session, (e.application_id for e in page))
         for e in page:
             stamp = e.occurred_at
+            target = target_of(e, users, apps) or (None, None, None)
             yield [
                 stamp.isoformat(),
                 stamp.date().isoformat(),
@@ -154,6 +187,7 @@ def export_rows(session: Session, f: EventFilter) -> Iterator[list[object]]:
                 e.actor_type,
                 e.actor_id,
                 e.actor_name,
+                *target,
                 apps.get(e.application_id or ""),
                 e.application_id,
                 e.effective_ip,

@@ -1,4 +1,5 @@
-"""Audit log: Event | User | IP | Date | Time with filters, paging, IP details, CSV, purge."""
+"""Audit log: Event | User | IP | Date | Time (the seed's columns), then Actor (who acted) and
+Target (what on), with filters, paging, IP details, CSV, purge."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from shared.audit import EventType, Outcome
 
 router = page_router()
 PAGE_SIZE = 50
+# The audit API's actor and target types, as the page names them.
+ACTOR_TYPES = {"admin": "administrator", "app": "application", "user": "user", "system": "system"}
+TARGET_TYPES = {"user": "user", "application": "application", "api_key": "API key"}
 
 
 def audit_filters(request: Request) -> dict[str, str]:
@@ -24,7 +28,11 @@ def audit_filters(request: Request) -> dict[str, str]:
         params["type"] = query["type"]
     if query.get("outcome") in {o.value for o in Outcome}:
         params["outcome"] = query["outcome"]
-    for name in ("ip", "user_id", "application_id"):
+    if query.get("actor_type") in ACTOR_TYPES:
+        params["actor_type"] = query["actor_type"]
+    if query.get("target_type") in TARGET_TYPES:
+        params["target_type"] = query["target_type"]
+    for name in ("ip", "user_id", "application_id", "actor"):
         if value := query.get(name, "").strip():
             params[name] = value
     for name, shift in (("from", 0), ("to", 1)):  # `to` is exclusive in the API
@@ -63,6 +71,8 @@ async def audit_page(
         "export_query": request.url.query,
         "event_types": [t.value for t in EventType],
         "outcomes": [o.value for o in Outcome],
+        "actor_types": ACTOR_TYPES,
+        "target_types": TARGET_TYPES,
         "error": error,
         "error_form": form,
         "errors": error.fields if error else {},

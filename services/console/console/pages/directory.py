@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from console.api import Api, ApiError
+from console.kept_uploads import KEEP_SECONDS, KeptUpload, UploadKeeper
 from console.pages.common import (
     PAGE_SIZE,
     SignedIn,
@@ -36,6 +38,8 @@ async def directory_page(
     values: dict[str, str] | None = None,
     import_result: dict[str, Any] | None = None,
     import_errors: list[dict[str, Any]] | None = None,
+    import_rows: list[dict[str, Any]] | None = None,
+    kept: KeptUpload | None = None,
 ) -> Response:
     offset = offset_of(request)
     filters = page_params(request, *FILTERS)
@@ -56,6 +60,11 @@ async def directory_page(
         "activity": activity,
         "import_result": import_result,
         "import_errors": import_errors,
+        "import_rows": import_rows
+        if import_rows is not None
+        else (import_result or {}).get("rows"),
+        "kept": kept,
+        "keep_minutes": KEEP_SECONDS // 60,
         "error": error,
         "error_form": form,
         "errors": error.fields if error else {},
@@ -93,24 +102,62 @@ async def create_user(request: Request, api: Api, _: SignedIn) -> Response:
     return redirect("/setup/directory")
 
 
+FILE_EXPIRED = (
+    "The previewed file is no longer kept (it is kept for 15 minutes, in this sign-in "
+    "only). Choose it again."
+)
+
+
+async def _chosen_file(request: Request, form: Any) -> tuple[str, bytes] | ApiError:
+    """The file chosen now, else the one kept from the preview whose token the form posts."""
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        return upload.filename, await upload.read()
+    token = form.get("upload_token")
+    message = "Choose a CSV file to import."
+    if isinstance(token, str) and token:
+        keeper: UploadKeeper = request.app.state.upload_keeper
+        kept = await run_in_threadpool(keeper.take, session_of(request), token)
+        if kept is not None:
+            return kept.filename, kept.content
+        message = FILE_EXPIRED
+    error = ApiError(422, "validation_error", message)
+    error.fields["file"] = message
+    return error
+
+
 @router.post("/directory/import")
 async def import_users(request: Request, api: Api, _: SignedIn) -> Response:
     form = await request.form()
-    upload = form.get("file")
     dry_run = form.get("action") != "import"
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        error = ApiError(422, "validation_error", "Choose a CSV file to import.")
-        error.fields["file"] = error.message
-        return await directory_page(request, api, error=error, form="import")
-    files = {"file": (upload.filename, upload.file, "text/csv")}
+    chosen = await _chosen_file(request, form)
+    if isinstance(chosen, ApiError):
+        return await directory_page(request, api, error=chosen, form="import")
+    filename, content = chosen
+    files = {"file": (filename, content, "text/csv")}
     params = {"dry_run": "true" if dry_run else "false"}
     try:
         result = await api.post("/directory/users/import", params=params, files=files)
     except ApiError as exc:
-        errors = exc.extra.get("errors") if isinstance(exc.extra.get("errors"), list) else None
-        return await directory_page(request, api, error=exc, form="import", import_errors=errors)
+        found = {k: exc.extra.get(k) for k in ("errors", "rows")}
+        lists = {k: v if isinstance(v, list) else None for k, v in found.items()}
+        return await directory_page(
+            request,
+            api,
+            error=exc,
+            form="import",
+            import_errors=lists["errors"],
+            import_rows=lists["rows"],
+        )
+    keeper: UploadKeeper = request.app.state.upload_keeper
+    token = form.get("upload_token")
     if dry_run:
-        return await directory_page(request, api, import_result=result)
+        kept = await run_in_threadpool(keeper.keep, session_of(request), filename, content)
+        if isinstance(token, str) and token:
+            await run_in_threadpool(keeper.forget, token)  # replaced by the new one
+        return await directory_page(request, api, import_result=result, kept=kept)
+    if isinstance(token, str) and token:
+        await run_in_threadpool(keeper.forget, token)
     session_of(request).notify(
         f"Import done: {result['created']} created, {result['updated']} updated, "
         f"{result['unchanged']} unchanged."

@@ -1,4 +1,5 @@
-"""OTP providers: delivery settings (SMS, email), Test SMS with its outcome, recent deliveries."""
+"""OTP providers: a tab per channel (SMS, email), each with its delivery settings and its test
+(Test SMS, Test email) with the outcome; recent deliveries below both."""
 
 from __future__ import annotations
 
@@ -70,6 +71,9 @@ async def otp_page(
         "values": shown,
     }
     status = error.status if error else 200
+    email_forms = ("email", "test-email")
+    asked = request.query_params.get("tab")
+    context["tab"] = "email" if form in email_forms or asked == "email" else "sms"
     return await render(request, "otp.html", context, section="otp", status_code=status)
 
 
@@ -120,7 +124,7 @@ async def _save(
     except ApiError as exc:
         return await otp_page(request, api, error=exc, form=form, values=values)
     session_of(request).notify(done)
-    return redirect("/setup/otp")
+    return redirect("/setup/otp?tab=email" if form == "email" else "/setup/otp")
 
 
 @router.post("/otp/test-sms")
@@ -143,4 +147,6 @@ async def send_test_email(request: Request, api: Api, _: SignedIn) -> Response:
         result = await api.post("/otp/test-email", json={"email": values.get("email", "")})
     except ApiError as exc:
         return await otp_page(request, api, error=exc, form="test-email", values=values)
-    return await otp_page(request, api, values=values, test_result={"channel": "Email", **result})
+    return await otp_page(
+        request, api, form="test-email", values=values, test_result={"channel": "Email", **result}
+    )

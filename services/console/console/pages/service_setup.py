@@ -1,4 +1,5 @@
-"""Service setup: Checking (live health), Deployment (runtime and platform settings), Branding."""
+"""Service setup, a page each: Checking (live health), Deployment (runtime values), Platform
+and token secret (settings, signing keys), Branding (name, colour, logo)."""
 
 from __future__ import annotations
 
@@ -41,27 +42,53 @@ PLATFORM_NUMBERS = (
 PLATFORM_SWITCHES = ("otp_sms_enabled", "otp_email_enabled", "dev_codes")
 
 
+# What each page of Service setup loads besides the page itself.
+LOADERS: dict[str, tuple[str, ...]] = {
+    "checking": ("checks",),
+    "deployment": ("platform", "versions"),
+    "platform": ("platform", "signing_keys"),
+    "branding": ("platform",),
+}
+
+
+async def _checks(request: Request, api: Api) -> list[checks.Check]:
+    runtime: Runtime = request.app.state.runtime
+    services, infrastructure = await asyncio.gather(
+        checks.service_checks(api), run_in_threadpool(checks.infrastructure_checks, runtime)
+    )
+    return [*services, *infrastructure]
+
+
+async def _versions(request: Request, api: Api) -> list[tuple[str, str]]:
+    runtime: Runtime = request.app.state.runtime
+    found = await asyncio.gather(
+        run_in_threadpool(checks.database_check, runtime),
+        run_in_threadpool(checks.redis_check, runtime),
+    )
+    return checks.versions(list(found))
+
+
 async def service_page(
     request: Request,
     api: Api,
+    page: str,
     *,
     error: ApiError | None = None,
     form: str | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
     runtime: Runtime = request.app.state.runtime
-    platform, signing_keys, services, infrastructure = await asyncio.gather(
-        api.get("/console/api/platform"),
-        api.get("/auth/admin/signing-keys"),
-        checks.service_checks(api),
-        run_in_threadpool(checks.infrastructure_checks, runtime),
-    )
+    loaders = {
+        "checks": lambda: _checks(request, api),
+        "versions": lambda: _versions(request, api),
+        "platform": lambda: api.get("/console/api/platform"),
+        "signing_keys": lambda: api.get("/auth/admin/signing-keys"),
+    }
+    names = LOADERS[page]
+    loaded = await asyncio.gather(*(loaders[name]() for name in names))
     target = request.app.state.api_target
     context: dict[str, Any] = {
-        "platform": platform,
-        "signing_keys": signing_keys,
-        "checks": [*services, *infrastructure],
-        "versions": checks.versions(runtime, infrastructure),
+        **dict(zip(names, loaded, strict=True)),
         "routes": ROUTES,
         "settings": runtime.settings,
         "api_target": target if isinstance(target, str) else "in-process (embedded)",
@@ -71,14 +98,48 @@ async def service_page(
         "values": values or {},
     }
     status = error.status if error else 200
-    return await render(request, "service.html", context, section="service", status_code=status)
+    return await render(
+        request,
+        f"service_{page}.html",
+        context,
+        section="service",
+        subpage=page,
+        status_code=status,
+    )
+
+
+async def session_store_down_page(request: Request, exc: Exception) -> Response:
+    """Every page while Redis, where sign-in sessions live, is away: the Checking rows that
+    need no sign-in, naming the cause. Nothing about addresses: anyone may see this page."""
+    runtime: Runtime = request.app.state.runtime
+    database = await run_in_threadpool(checks.database_check, runtime)
+    rows = [
+        checks.Check("Redis", "down", checks.public_cause(exc), checks.SESSIONS_NEED_REDIS),
+        checks.Check(database.name, database.state, database.state, database.advice),
+    ]
+    return await render(request, "service_unavailable.html", {"checks": rows}, status_code=503)
 
 
 @router.get("")
 async def home(request: Request, api: Api) -> Response:
     if not session_of(request).signed_in:
         return await sign_in_page(request)
-    return await service_page(request, api)
+    return await service_page(request, api, "checking")
+
+
+@router.get("/service/deployment")
+async def deployment(request: Request, api: Api, _: SignedIn) -> Response:
+    return await service_page(request, api, "deployment")
+
+
+@router.get("/service/platform")
+async def platform_page(request: Request, api: Api, _: SignedIn) -> Response:
+    return await service_page(request, api, "platform")
+
+
+@router.get("/service/branding")
+async def branding(request: Request, api: Api, _: SignedIn) -> Response:
+    return await service_page(request, api, "branding")
 
 
 @router.post("/platform")
@@ -92,9 +153,11 @@ async def save_platform(request: Request, api: Api, _: SignedIn) -> Response:
     try:
         await api.call("PUT", "/console/api/platform", json=body)
     except ApiError as exc:
-        return await service_page(request, api, error=exc, form="platform", values=values)
+        return await service_page(
+            request, api, "platform", error=exc, form="platform", values=values
+        )
     session_of(request).notify("Platform settings saved.")
-    return redirect("/setup#deployment")
+    return redirect("/setup/service/platform")
 
 
 @router.post("/platform/rotate-secret")
@@ -102,12 +165,12 @@ async def rotate_secret(request: Request, api: Api, _: SignedIn) -> Response:
     try:
         answer = await api.post("/console/api/platform/rotate-secret", json={})
     except ApiError as exc:
-        return await service_page(request, api, error=exc, form="rotate")
+        return await service_page(request, api, "platform", error=exc, form="rotate")
     session_of(request).notify(
         f"Signing keys rotated (now signing: {', '.join(answer['signing_kids'])}). Tokens "
         f"signed with the previous keys stay valid until {answer['previous_verify_until']}."
     )
-    return redirect("/setup#deployment")
+    return redirect("/setup/service/platform")
 
 
 @router.post("/branding")
@@ -117,9 +180,11 @@ async def save_branding(request: Request, api: Api, _: SignedIn) -> Response:
     try:
         await api.call("PUT", "/console/api/platform", json={"branding": branding})
     except ApiError as exc:
-        return await service_page(request, api, error=exc, form="branding", values=values)
+        return await service_page(
+            request, api, "branding", error=exc, form="branding", values=values
+        )
     session_of(request).notify("Branding saved.")
-    return redirect("/setup#branding")
+    return redirect("/setup/service/branding")
 
 
 @router.post("/branding/logo")
@@ -129,19 +194,19 @@ async def upload_logo(request: Request, api: Api, _: SignedIn) -> Response:
     if not isinstance(upload, UploadFile) or not upload.filename:
         error = ApiError(422, "validation_error", "Choose an image file to upload.")
         error.fields["file"] = error.message
-        return await service_page(request, api, error=error, form="logo")
+        return await service_page(request, api, "branding", error=error, form="logo")
     content = await upload.read(MAX_BYTES + 1)  # anything longer is refused by size anyway
     files = {"file": (upload.filename, content, upload.content_type or "application/octet-stream")}
     try:
         await api.post("/console/api/platform/logo", files=files)
     except ApiError as exc:
-        return await service_page(request, api, error=exc, form="logo")
+        return await service_page(request, api, "branding", error=exc, form="logo")
     session_of(request).notify("Logo uploaded.")
-    return redirect("/setup#branding")
+    return redirect("/setup/service/branding")
 
 
 @router.post("/branding/logo/remove")
 async def remove_logo(request: Request, api: Api, _: SignedIn) -> Response:
     await api.call("DELETE", "/console/api/platform/logo")
     session_of(request).notify("Logo removed.")
-    return redirect("/setup#branding")
+    return redirect("/setup/service/branding")

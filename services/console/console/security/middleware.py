@@ -9,10 +9,13 @@ of that (`security.csrf`).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+import redis
 from anyio import to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console.security.session import SessionStore, cookie_name
@@ -29,15 +32,22 @@ FOREIGN_ORIGIN_PAGE = (
 )
 
 
+# The page shown instead of any other while the session store (Redis) cannot be reached.
+StoreDownPage = Callable[[Request, redis.RedisError], Awaitable[Response]]
+
+
 def _is_page(path: str) -> bool:
     return path == PAGE_PREFIX or path.startswith(PAGE_PREFIX + "/")
 
 
 class SessionMiddleware:
-    def __init__(self, app: ASGIApp, runtime: Runtime, store: SessionStore) -> None:
+    def __init__(
+        self, app: ASGIApp, runtime: Runtime, store: SessionStore, store_down: StoreDownPage
+    ) -> None:
         self.app = app
         self.runtime = runtime
         self.store = store
+        self.store_down = store_down
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _is_page(scope.get("path", "")):
@@ -50,9 +60,12 @@ class SessionMiddleware:
         secure = is_https(request, self.runtime.settings.trusted_proxy_networks)
         name = cookie_name(secure)
         presented = request.cookies.get(name, "")
-        session = await to_thread.run_sync(self.store.load, presented) if presented else None
-        if session is None:
-            session = self.store.new()
+        try:
+            session = await to_thread.run_sync(self.store.open, presented)
+        except redis.RedisError as exc:
+            scope.setdefault("state", {})["console_session"] = self.store.new()  # never saved
+            await (await self.store_down(Request(scope), exc))(scope, receive, send)
+            return
         scope.setdefault("state", {})["console_session"] = session
 
         async def save_and_send(message: Message) -> None:

@@ -90,6 +90,13 @@ class SessionStore:
         session.last_seen_at = now
         return session
 
+    def open(self, session_id: str) -> ConsoleSession:
+        """The presented live session, or a new one; a RedisError when Redis can't be asked
+        (then no session could be saved either, so the page must not be served as usual)."""
+        if not session_id:
+            self._runtime.redis.ping()
+        return self.load(session_id) or self.new()
+
     def save(self, session: ConsoleSession) -> None:
         payload = self._runtime.box.encrypt(json.dumps(asdict(session)))
         # The Redis expiry is the idle timeout; the absolute one is checked on load.

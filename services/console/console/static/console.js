@@ -47,6 +47,22 @@ document.addEventListener("DOMContentLoaded", () => {
     area.addEventListener("blur", check);
   }
 
+  // A missing choice or value is said under its field, not only in the browser's tooltip
+  // (which vanishes, and which screen readers and zoomed screens often miss).
+  for (const form of document.querySelectorAll("form")) {
+    let first = null;
+    form.addEventListener("invalid", (event) => {
+      const control = event.target;
+      event.preventDefault();
+      showFieldError(control, messageFor(control));
+      if (!first) {
+        first = control;
+        control.focus();
+        setTimeout(() => { first = null; }, 0);
+      }
+    }, true); // "invalid" does not bubble
+  }
+
   // OTP providers: show the fields of the chosen SMS provider only.
   for (const select of document.querySelectorAll("select[data-provider-select]")) {
     const form = select.closest("form");
@@ -59,6 +75,44 @@ document.addEventListener("DOMContentLoaded", () => {
     show();
   }
 });
+
+function messageFor(control) {
+  if (control.validity.valueMissing && control.dataset.requiredMessage) {
+    return control.dataset.requiredMessage;
+  }
+  if (control.validity.valueMissing) {
+    const label = control.closest("label")?.querySelector(".label")?.textContent.trim();
+    const what = label ? label.toLowerCase() : "this field";
+    if (control.tagName === "SELECT") return `Choose ${what}.`;
+    if (control.type === "file") return `Choose a file for ${what}.`;
+    return `Fill in ${what}.`;
+  }
+  return control.validationMessage;
+}
+
+function showFieldError(control, text) {
+  const holder = control.closest(".field") || control.parentElement;
+  let message = holder.querySelector("[data-invalid-message]");
+  if (!message) {
+    message = document.createElement("p");
+    message.className = "field-error";
+    message.dataset.invalidMessage = "";
+    message.id = `${control.name.replace(/[^\w-]/g, "-")}-invalid`;
+    holder.appendChild(message);
+    const clear = () => {
+      if (control.checkValidity()) {
+        message.hidden = true;
+        control.removeAttribute("aria-invalid");
+      }
+    };
+    control.addEventListener("input", clear);
+    control.addEventListener("change", clear);
+  }
+  message.textContent = text;
+  message.hidden = false;
+  control.setAttribute("aria-invalid", "true");
+  control.setAttribute("aria-describedby", message.id);
+}
 
 function isNetwork(text) {
   const [address, prefix, extra] = text.split("/");

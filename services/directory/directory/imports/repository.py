@@ -51,6 +51,12 @@ def application_ids_by_name(session: Session) -> dict[str, uuid.UUID]:
     }
 
 
+def application_names(session: Session) -> dict[uuid.UUID, str]:
+    """Every application's name as it is spelled, for the dry run's row outcomes."""
+    rows = session.execute(select(Application.id, Application.name))
+    return {row.id: row.name for row in rows}
+
+
 def users_holding(session: Session, values: Mapping[str, Sequence[str]]) -> list[ExistingUser]:
     """Users whose email, mobile number or employee ID is among `values[column]`.
 

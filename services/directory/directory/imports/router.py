@@ -42,7 +42,9 @@ def import_users(
 
     All or nothing: if any row is wrong, nothing is written and the answer is 422
     `import_invalid` with `errors: [{row, column, message}]` (the header is row 1).
-    `dry_run=true` checks the file and reports the same counts without writing.
+    `dry_run=true` checks the file and reports the same counts without writing, and
+    lists each row's outcome in `rows` (`created`, `updated`, `unchanged` or `rejected`,
+    with the reason; the first 1000 rows), also in a refused dry run's 422 answer.
     """
     return service.import_users(
         db,

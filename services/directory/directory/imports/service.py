@@ -8,7 +8,7 @@ so a file with any bad row, or a write that fails half-way, changes nothing.
 from __future__ import annotations
 
 import tempfile
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -31,11 +31,18 @@ class ImportInvalid(Unprocessable):
 
 def _refuse(outcome: Outcome, ignored_columns: list[str]) -> ImportInvalid:
     count = outcome.error_count
+    preview: dict[str, Any] = {}
+    if outcome.preview is not None:  # a dry run: every row's outcome beside the errors
+        preview = {
+            "rows": [r.model_dump() for r in outcome.preview_rows()],
+            "rows_truncated": outcome.preview_truncated,
+        }
     return ImportInvalid(
         f"{count} problem{'s' if count != 1 else ''} in the file; nothing was imported.",
         errors=[e.model_dump() for e in outcome.errors],
         error_count=count,
         ignored_columns=ignored_columns,
+        **preview,
     )
 
 
@@ -64,6 +71,7 @@ def import_users(
             allow_admin=allow_admin,
             admin_id=admin.id,
             spool=None if dry_run else spool,
+            preview=dry_run,
         )
         outcome = check.run(csv_file)
         if outcome.error_count:
@@ -75,6 +83,8 @@ def import_users(
             assignments_added=outcome.assignments_added,
             ignored_columns=ignored,
             dry_run=dry_run,
+            rows=outcome.preview_rows(),
+            rows_truncated=outcome.preview_truncated,
         )
         if dry_run:
             return result

@@ -19,15 +19,17 @@ from sqlalchemy.orm import Session
 from directory.imports import repository
 from directory.imports.reader import CsvUpload
 from directory.imports.repository import ExistingUser
-from directory.imports.schemas import ImportRowError
+from directory.imports.schemas import ImportRowError, ImportRowOutcome
 from directory.users.schemas import CONTROL_CHARACTERS, CONTROL_MESSAGE
 from directory.users.service import ContactRequired, normalize_contact_fields
 from shared.errors import Unprocessable
 
 BATCH = 1000
 MAX_REPORTED_ERRORS = 1000
+MAX_PREVIEW_ROWS = 1000
 LIMITS = {"name": 200, "email": 254, "mobile_number": 32, "emp_id": 64}
 LABELS = {"email": "email address", "mobile_number": "mobile number", "emp_id": "employee ID"}
+CHANGE_LABELS = {**LABELS, "is_admin": "administrator"}
 TRUE, FALSE = {"true", "yes", "y", "1"}, {"false", "no", "n", "0", ""}
 
 
@@ -52,11 +54,34 @@ class Outcome:
     assignments_added: int = 0
     errors: list[ImportRowError] = field(default_factory=list)
     error_count: int = 0
+    # Dry runs only: row -> what it would do, for the first MAX_PREVIEW_ROWS rows decided.
+    preview: dict[int, ImportRowOutcome] | None = None
+    preview_truncated: bool = False
 
     def fail(self, row: int, column: str, message: str) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(ImportRowError(row=row, column=column, message=message))
+        self.note(
+            row, "rejected", f"{LABELS.get(column, column)}: {message}" if column else message
+        )
+
+    def note(self, row: int, action: str, reason: str, user: str = "") -> None:
+        if self.preview is None:
+            return
+        known = self.preview.get(row)
+        if known is not None:  # another problem of a row already rejected
+            known.reason = f"{known.reason} {reason}" if reason else known.reason
+            known.user = known.user or user
+        elif len(self.preview) < MAX_PREVIEW_ROWS:
+            self.preview[row] = ImportRowOutcome.model_validate(
+                {"row": row, "action": action, "user": user, "reason": reason}
+            )
+        else:
+            self.preview_truncated = True
+
+    def preview_rows(self) -> list[ImportRowOutcome]:
+        return sorted((self.preview or {}).values(), key=lambda r: r.row)
 
 
 class ImportCheck:
@@ -68,6 +93,7 @@ class ImportCheck:
         allow_admin: bool,
         admin_id: uuid.UUID,
         spool: IO[bytes] | None,
+        preview: bool = False,
     ) -> None:
         self.session = session
         self.region = default_region
@@ -75,7 +101,8 @@ class ImportCheck:
         self.admin_id = admin_id
         self.spool = spool
         self.apps = repository.application_ids_by_name(session)
-        self.outcome = Outcome()
+        self.outcome = Outcome(preview={} if preview else None)
+        self.app_names = repository.application_names(session) if preview else {}
         # Value -> first row holding it (employee IDs compare as MariaDB does: case-insensitively).
         self.seen: dict[str, dict[str, int]] = {column: {} for column in LABELS}
         self.touched: dict[uuid.UUID, int] = {}
@@ -126,6 +153,9 @@ class ImportCheck:
             is_admin = flag in TRUE if flag else None
         app_ids = self._applications(row, cell("applications"))
         if self.outcome.error_count > errors_before:
+            self.outcome.note(
+                row, "rejected", "", values["email"] or values["mobile_number"] or values["name"]
+            )
             return None
         return Draft(
             row=row,
@@ -178,6 +208,8 @@ class ImportCheck:
             ok, target = self._match(draft, owners)
             if ok:
                 matched.append((draft, target))
+            else:
+                self.outcome.note(draft.row, "rejected", "", _who(draft))
         targets = [user.id for draft, user in matched if user is not None and draft.app_ids]
         assigned = repository.assignments_of(self.session, targets)
         for draft, user in matched:
@@ -218,7 +250,13 @@ class ImportCheck:
                 ok = False
         return ok, target
 
+    def _assigns(self, app_ids: set[uuid.UUID]) -> str:
+        names = sorted(self.app_names.get(a, str(a)) for a in app_ids)
+        return "assigns " + ", ".join(names) if names else ""
+
     def _plan_create(self, draft: Draft) -> None:
+        reason = "; ".join(filter(None, ["new user", self._assigns(draft.app_ids)]))
+        self.outcome.note(draft.row, "created", reason, _who(draft))
         self.outcome.created += 1
         self.outcome.assignments_added += len(draft.app_ids)
         self._spool(
@@ -245,8 +283,13 @@ class ImportCheck:
         before = {key: getattr(user, key) for key in after}
         new_apps = draft.app_ids - assigned
         if after == before and not new_apps:
+            self.outcome.note(draft.row, "unchanged", "already as in the directory", _who(draft))
             self.outcome.unchanged += 1
             return
+        changed = [CHANGE_LABELS.get(k, k) for k in after if after[k] != before[k]]
+        parts = [", ".join(changed) + " changed" if changed else "", self._assigns(new_apps)]
+        reason = "; ".join(filter(None, parts))
+        self.outcome.note(draft.row, "updated", reason, _who(draft))
         self.outcome.updated += 1
         self.outcome.assignments_added += len(new_apps)
         self._spool(
@@ -263,3 +306,7 @@ class ImportCheck:
     def _spool(self, item: dict[str, object]) -> None:
         if self.spool is not None and not self.outcome.error_count:
             self.spool.write(orjson.dumps(item) + b"\n")
+
+
+def _who(draft: Draft) -> str:
+    return draft.email or draft.mobile_number or draft.name

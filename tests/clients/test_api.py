@@ -3,8 +3,6 @@ typed errors drawn from the envelope (the seed's two messages each their own typ
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from identity_client import (
     AsyncIdentityClient,
@@ -27,6 +25,7 @@ from identity_client import (
 
 from tests.auth.support import PASSWORD
 from tests.factories import make_user
+from tests.loops import in_new_loop
 
 
 def test_register_and_the_seeds_two_messages(identity, app, admin):
@@ -132,4 +131,4 @@ def test_the_async_client_is_the_same_api(base_url, app, outbox):
             page = await identity.sync_page()
             assert page.application_id == app.id
 
-    asyncio.run(scenario())
+    in_new_loop(scenario)

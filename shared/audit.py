@@ -65,6 +65,15 @@ class EventType(StrEnum):
     SESSION_REVOKED = "session.revoked"
     PASSWORD_RESET_REQUESTED = "password.reset_requested"
     PASSWORD_RESET_COMPLETED = "password.reset_completed"
+    PASSWORD_CHANGED = "password.changed"  # by the user, on the account page
+    # Second factors (TOTP, passkeys, recovery codes)
+    MFA_ENROLLED = "mfa.enrolled"
+    MFA_REMOVED = "mfa.removed"
+    MFA_VERIFIED = "mfa.verified"
+    MFA_VERIFY_FAILED = "mfa.verify_failed"
+    MFA_RECOVERY_CODES_GENERATED = "mfa.recovery_codes_generated"
+    PASSKEY_COUNTER_REGRESSED = "mfa.passkey_counter_regressed"  # refused: a copied key?
+    ADMIN_MFA_RESET = "admin.user.mfa_reset"
     # OpenID Connect
     OIDC_AUTHORIZED = "oidc.authorization.granted"  # a code issued (after sign-in or by SSO)
     OIDC_DENIED = "oidc.authorization.denied"  # with the reason

@@ -38,6 +38,8 @@ CONSOLE_SETTINGS = (
     "otp_sms_enabled",
     "otp_email_enabled",
     "dev_codes",
+    "mfa_required",
+    "mfa_otp_counts",
 )
 
 

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     otp_hourly_cap_per_ip: int = Field(default=300, ge=1, le=100_000)
     otp_sms_enabled: bool = True
     otp_email_enabled: bool = True
+    # Second factors (TOTP, passkeys, recovery codes; issue 20). `mfa_required`: every
+    # sign-in needs one, whatever the user's flag or the application says.
+    # `mfa_otp_counts`: an SMS or email code is an acceptable second factor (as the seed
+    # had it); off, users must enrol an authenticator app or a passkey.
+    mfa_required: bool = False
+    mfa_otp_counts: bool = True
     lockout_threshold: int = Field(default=5, ge=3, le=100)
     lockout_base_seconds: int = Field(default=60, ge=1, le=3600)
     lockout_max_seconds: int = Field(default=3600, ge=1, le=86400)

@@ -59,7 +59,11 @@ SESSION_CHECK = DedicatedRoute("session", "Path(`/auth/session`) && Method(`GET`
 
 SERVICES = (
     WebService(
-        "auth", "auth.main:app", ("/auth", "/.well-known"), "services/auth", dedicated=SESSION_CHECK
+        "auth",
+        "auth.main:app",
+        ("/auth", "/.well-known", "/account"),
+        "services/auth",
+        dedicated=SESSION_CHECK,
     ),
     WebService("directory", "directory.main:app", ("/directory", "/users"), "services/directory"),
     WebService("otp-delivery", "otp_delivery.main:app", ("/otp",), "services/otp-delivery"),

@@ -5,9 +5,12 @@ from shared.models.auth import (
     AuthSession,
     Device,
     OidcClient,
+    PasskeyCredential,
     PasswordResetToken,
+    RecoveryCode,
     RefreshToken,
     SigningKey,
+    TotpFactor,
 )
 from shared.models.base import Base, UTCDateTime, new_id, utcnow
 from shared.models.console import BrandingAsset, PlatformSetting
@@ -37,12 +40,15 @@ __all__ = [
     "OidcClient",
     "OtpDelivery",
     "OtpProviderSetting",
+    "PasskeyCredential",
     "PasswordResetToken",
     "PlatformSetting",
+    "RecoveryCode",
     "RefreshToken",
     "SigningKey",
     "SyncCounter",
     "SyncEntry",
+    "TotpFactor",
     "UTCDateTime",
     "UserAccount",
     "new_id",

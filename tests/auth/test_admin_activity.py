@@ -42,7 +42,11 @@ def test_sessions_and_devices_are_listed(admin_auth, member, signed_in, caller):
         ("laptop", None, 1),
     }
     counts = admin_auth.get("/auth/admin/activity", params={"user_id": member["auth_user_id"]})
-    assert counts.json()["counts"][member["auth_user_id"]] == {"devices": 2, "active_sessions": 3}
+    assert counts.json()["counts"][member["auth_user_id"]] == {
+        "devices": 2,
+        "active_sessions": 3,
+        "second_factors": [],
+    }
 
 
 def test_revoking_one_session(admin_auth, member, signed_in, caller, runtime):

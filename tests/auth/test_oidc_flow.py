@@ -228,7 +228,7 @@ def test_mfa_asks_for_the_code_after_the_password(auth_app, auth_client, admin, 
         browser.submit(second, "/auth/oidc/sign-in/code", code=outbox.secret()), request
     )
     tokens = exchange(auth_client, request, back["code"], rp["secret"]).json()
-    assert verify_id_token(auth_client, tokens["id_token"], request)["amr"] == ["pwd", "otp"]
+    assert verify_id_token(auth_client, tokens["id_token"], request)["amr"] == ["pwd", "otp", "mfa"]
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def test_deployment_shows_durations_in_human_units(signed_in, runtime):
     assert "<dt>Access token lifetime</dt><dd>15 min</dd>" in html
     assert "<dt>Session maximum lifetime</dt><dd>90 days</dd>" in html
     assert "<dt>Refresh token lifetime</dt><dd>30 days</dd>" in html
-    assert "<code>/auth/*, /.well-known/*</code>" in html
+    assert "<code>/auth/*, /.well-known/*, /account</code>" in html
     platform = signed_in.get("/setup/service/platform").text
     # The form keeps exact seconds, with the human reading beside it.
     assert 'name="access_token_ttl_seconds" value="900"' in platform and "Now 15 min." in platform

@@ -102,16 +102,20 @@ def require_app_user(
     application_id: uuid.UUID | None,
     *,
     assigned: bool | None = None,
+    account: bool = False,
 ) -> UserAccount:
     """The seed's checks, in its order: in the directory, active, assigned to this application.
 
-    With no application (the console) the user must be an active administrator.
+    With no application (the console) the user must be an active administrator;
+    for the account page (`account`) being active is enough.
     `assigned`: what `find_user_for_app` read, so the assignment is not queried again.
     """
     if user is None:
         raise UserNotFound()
     if user.status != "active":
         raise UserDisabled()
+    if account:
+        return user
     if application_id is None:
         if not user.is_admin:
             raise NotAssigned("Administrator access only.")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import structlog
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
+from auth.account.router import router as account_router
 from auth.admin.activity_router import router as admin_activity_router
 from auth.admin.router import router as admin_router
 from auth.admin.setup import announce_setup_token
@@ -13,7 +17,9 @@ from auth.keys.router import admin_router as keys_admin_router
 from auth.keys.router import jwks_router
 from auth.keys.schedule import register_rotation_schedule
 from auth.login.router import router as login_router
+from auth.mfa.router import router as mfa_router
 from auth.oidc.client_admin import router as oidc_clients_router
+from auth.oidc.hosted import ACCOUNT_PATH
 from auth.oidc.router import PREFIX as OIDC_PREFIX
 from auth.oidc.router import router as oidc_router
 from auth.oidc.server import OidcServer
@@ -28,6 +34,9 @@ from shared.signing_keys import ensure_signing_keys
 from shared.web_pages import SecurityHeadersMiddleware
 
 log = structlog.get_logger("auth")
+
+STATIC_PATH = "/auth/static"
+STATIC_DIR = Path(__file__).parent / "static"
 
 DESCRIPTION = (
     "Shared authentication endpoints for registered applications. "
@@ -56,6 +65,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         routers=[
             login_router,
             otp_router,
+            mfa_router,
             sessions_router,
             recovery_router,
             admin_router,
@@ -64,6 +74,7 @@ def create_app(runtime: Runtime) -> FastAPI:
             jwks_router,
             oidc_router,
             oidc_clients_router,
+            account_router,
         ],
         runtime=runtime,
         on_start=prepare,
@@ -74,8 +85,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.directory_events = consumer
     app.state.verified_tokens = VerifiedTokens(runtime)
     app.state.oidc = OidcServer(runtime)
-    # The hosted sign-in and logout pages: the console's headers (shared/web_pages.py).
+    # The hosted sign-in, logout and account pages: the console's headers
+    # (shared/web_pages.py); their one script is served here too.
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="auth-static")
     app.add_middleware(
-        SecurityHeadersMiddleware, page_prefixes=(OIDC_PREFIX,), only_under=(OIDC_PREFIX,)
+        SecurityHeadersMiddleware,
+        page_prefixes=(OIDC_PREFIX, ACCOUNT_PATH),
+        only_under=(OIDC_PREFIX, ACCOUNT_PATH, STATIC_PATH),
     )
     return app

@@ -1,4 +1,5 @@
-"""Who a sign-in is for: a consuming application (token audience = its id) or the console."""
+"""Who a sign-in is for: a consuming application (token audience = its id), the console, or
+the user's own account page at the provider."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from shared.pipeline import CallerContext
 from shared.runtime import Runtime
 from shared.tokens import CONSOLE_AUDIENCE
 
+ACCOUNT_AUDIENCE = "identity-account"  # the account page: a provider session, no tokens
+
 
 @dataclass(frozen=True)
 class SignInContext:
@@ -23,7 +26,12 @@ class SignInContext:
 
     @property
     def is_console(self) -> bool:
-        return self.application_id is None
+        return self.application_id is None and self.audience == CONSOLE_AUDIENCE
+
+    @property
+    def is_account(self) -> bool:
+        """The account page: any active user may sign in to it, admin or not, assigned or not."""
+        return self.audience == ACCOUNT_AUDIENCE
 
     @classmethod
     def for_app(cls, caller: CallerContext) -> SignInContext:
@@ -39,6 +47,16 @@ class SignInContext:
     def for_console(cls, request: Request) -> SignInContext:
         return cls(
             audience=CONSOLE_AUDIENCE,
+            application_id=None,
+            application_name=None,
+            client=caller_address(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+
+    @classmethod
+    def for_account(cls, request: Request) -> SignInContext:
+        return cls(
+            audience=ACCOUNT_AUDIENCE,
             application_id=None,
             application_name=None,
             client=caller_address(request),

@@ -101,3 +101,36 @@ class SetupUnavailable(Conflict):
 class InvalidSetupToken(Forbidden):
     code = "invalid_setup_token"
     message = "The setup token is invalid or has expired."
+
+
+class MfaChallengeExpired(Unauthorized):
+    code = "mfa_challenge_expired"
+    message = "This sign-in has expired or was already completed. Sign in again."
+
+
+class InvalidSecondFactor(Unauthorized):
+    code = "invalid_mfa_code"
+    message = "The code is incorrect or was already used."
+
+
+class MfaMethodUnavailable(Unprocessable):
+    code = "mfa_method_unavailable"
+    message = "This sign-in cannot be completed that way."
+
+
+class MfaEnrolmentRequired(Forbidden):
+    code = "mfa_enrollment_required"
+    message = "A second factor is required here and none is set up."
+
+
+class LastSecondFactor(Conflict):
+    code = "last_second_factor"
+    message = (
+        "Your sign-in requires a second factor and this is your last one: "
+        "add another before removing it."
+    )
+
+
+class SecondFactorNeedsBrowser(Forbidden):
+    code = "mfa_browser_required"
+    message = "This user's second factor is a passkey, which only the hosted sign-in page accepts."

@@ -71,8 +71,27 @@ class OtpChallenge(BaseModel):
     dev_code: str | None = Field(default=None, description="Only when dev codes are enabled")
 
 
-class MfaRequired(OtpChallenge):
+SecondFactorMethod = Literal["totp", "recovery_code", "otp"]
+
+
+class MfaRequired(BaseModel):
+    """The password (or code) was right and a second factor is needed: no tokens yet.
+
+    Complete it with `POST /auth/mfa/verify` (`totp`, `recovery_code`) or, where
+    `otp` is among `methods`, with a code: sent at once when it is the only
+    method (then `otp_request_id` and the code's fields are here), else on
+    `POST /auth/mfa/otp`; then `POST /auth/otp/verify`.
+    """
+
     mfa_required: Literal[True] = True
+    mfa_challenge_id: str
+    methods: list[SecondFactorMethod]
+    expires_in: int = Field(description="Seconds left: the code's when one was sent")
+    otp_request_id: str | None = None
+    channel: Channel | None = None
+    destination: str | None = None
+    resend_after: int | None = None
+    dev_code: str | None = Field(default=None, description="Only when dev codes are enabled")
 
 
 class SessionOut(BaseModel):

@@ -45,9 +45,13 @@ def sign_in_record(
         forwarded_ip=ctx.client.forwarded_ip,
         remote_addr=ctx.client.remote_addr,
         user_agent=ctx.user_agent,
-        details={"audience": "console" if ctx.is_console else "app", **(details or {})},
+        details={"audience": _audience(ctx), **(details or {})},
         **actor,
     )
+
+
+def _audience(ctx: SignInContext) -> str:
+    return "console" if ctx.is_console else "account" if ctx.is_account else "app"
 
 
 def emit_now(runtime: Runtime, record: AuditRecord) -> None:

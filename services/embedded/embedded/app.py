@@ -63,6 +63,7 @@ def create_embedded_app(runtime: Runtime) -> PrefixDispatcher:
     routes: list[tuple[str, ASGIApp]] = [
         ("/auth", auth),
         ("/.well-known", auth),
+        ("/account", auth),
         ("/directory", directory),
         ("/users", directory),
         ("/otp", otp),

@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from auth.mfa import factors, passkeys, recovery_codes
+from auth.mfa.factors import enrolled_methods
+from auth.mfa.service import mfa_required_for, reset_factors
 from auth.sessions.revocation import revoke_sessions, revoke_user_sessions
 from shared.errors import NotFound
 from shared.models import Application, AuthSession, Device, UserAccount
@@ -92,8 +95,12 @@ def list_sessions(
     ]
 
 
-def activity_counts(session: Session, user_ids: Sequence[uuid.UUID]) -> dict[str, dict[str, int]]:
-    counts = {str(u): {"devices": 0, "active_sessions": 0} for u in user_ids}
+def activity_counts(session: Session, user_ids: Sequence[uuid.UUID]) -> dict[str, dict[str, Any]]:
+    methods = enrolled_methods(session, user_ids)
+    counts: dict[str, dict[str, Any]] = {
+        str(u): {"devices": 0, "active_sessions": 0, "second_factors": methods[str(u)]}
+        for u in user_ids
+    }
     devices = session.execute(
         select(Device.user_id, func.count())
         .where(Device.user_id.in_(user_ids))
@@ -142,3 +149,32 @@ def forget_device(session: Session, runtime: Any, device_id: uuid.UUID) -> Devic
     session.delete(device)
     session.flush()
     return device
+
+
+def second_factors(session: Session, runtime: Any, user_id: uuid.UUID) -> dict[str, Any]:
+    user = require_user(session, user_id)
+    found = factors.enrolled(session, user_id)
+    return {
+        "totp": found.totp,
+        "passkeys": [
+            {
+                "passkey_id": p.id,
+                "name": p.name,
+                "created_at": p.created_at,
+                "last_used_at": p.last_used_at,
+                "backed_up": p.is_backed_up,
+            }
+            for p in passkeys.user_passkeys(session, user_id)
+        ],
+        "recovery_codes_left": recovery_codes.remaining(session, user_id),
+        "mfa_required": mfa_required_for(session, runtime, user),
+    }
+
+
+def reset_second_factors(session: Session, runtime: Any, user_id: uuid.UUID) -> dict[str, Any]:
+    """Remove all of a user's second factors and end their sessions (a lost phone: they
+    enrol again at their next sign-in)."""
+    require_user(session, user_id)
+    removed = reset_factors(session, user_id)
+    revoked = revoke_user_sessions(session, runtime, user_id, "mfa_reset")
+    return {"removed": removed, "sessions_revoked": revoked}

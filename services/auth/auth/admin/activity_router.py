@@ -8,7 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from auth.admin import activity
-from auth.admin.schemas import ActivityCounts, DeviceList, RevokedCount, SessionList
+from auth.admin.schemas import (
+    ActivityCounts,
+    DeviceList,
+    FactorsReset,
+    RevokedCount,
+    SecondFactorsOut,
+    SessionList,
+)
 from shared.admin_auth import CurrentAdmin
 from shared.admin_trail import record_admin_action
 from shared.audit import EventType
@@ -44,7 +51,8 @@ def activity_counts(
     _: CurrentAdmin,
     user_id: Annotated[list[uuid.UUID], Query(min_length=1, max_length=500)],
 ) -> Any:
-    """Devices and active sessions per user, for the directory's user list."""
+    """Devices, active sessions and enrolled second factors per user, for the directory's
+    user list."""
     return {"counts": activity.activity_counts(db, list(dict.fromkeys(user_id)))}
 
 
@@ -102,3 +110,36 @@ def forget_device(
         details={"device_id": str(device_id), "device_name": device.name},
     )
     return Response(status_code=204)
+
+
+@router.get(
+    "/users/{user_id}/second-factors",
+    response_model=SecondFactorsOut,
+    responses=error_responses(404),
+)
+def second_factors(request: Request, db: DbSession, _: CurrentAdmin, user_id: uuid.UUID) -> Any:
+    """A user's enrolled second factors (authenticator app, passkeys, recovery codes left)."""
+    return activity.second_factors(db, request.app.state.runtime, user_id)
+
+
+@router.delete(
+    "/users/{user_id}/second-factors",
+    response_model=FactorsReset,
+    responses=error_responses(404),
+)
+def reset_second_factors(
+    request: Request, db: DbSession, admin: CurrentAdmin, user_id: uuid.UUID
+) -> Any:
+    """Remove every second factor of a user and end their sessions (a lost phone). Where
+    their sign-in requires one, they enrol again when they next sign in."""
+    runtime = request.app.state.runtime
+    result = activity.reset_second_factors(db, runtime, user_id)
+    record_admin_action(
+        db,
+        runtime,
+        admin,
+        EventType.ADMIN_MFA_RESET,
+        subject_user_id=user_id,
+        details={**result["removed"], "sessions_revoked": result["sessions_revoked"]},
+    )
+    return result

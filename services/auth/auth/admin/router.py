@@ -11,6 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from auth.admin import setup
 from auth.admin.schemas import (
     AdminLoginIn,
+    AdminMfaOtpIn,
+    AdminMfaVerifyIn,
     AdminOtpRequestIn,
     AdminOtpVerifyIn,
     AdminRefreshIn,
@@ -19,6 +21,7 @@ from auth.admin.schemas import (
 from auth.context import SignInContext
 from auth.errors import InvalidSetupToken, SetupUnavailable
 from auth.login.service import password_sign_in
+from auth.mfa import service as mfa_service
 from auth.otp import service as otp_service
 from auth.schemas import MfaRequired, OtpChallenge, TokenResponse
 from auth.sessions import service as session_service
@@ -94,7 +97,12 @@ def admin_otp_request(request: Request, db: DbSession, body: AdminOtpRequestIn) 
     return otp_service.request_code(db, request.app.state.runtime, ctx, body.login, body.channel)
 
 
-@router.post("/otp/verify", response_model=TokenResponse, responses=error_responses(401, 429))
+@router.post(
+    "/otp/verify",
+    response_model=TokenResponse | MfaRequired,
+    response_model_exclude_unset=True,
+    responses=error_responses(401, 429),
+)
 def admin_otp_verify(request: Request, db: DbSession, body: AdminOtpVerifyIn) -> Any:
     """Verify a console sign-in code and receive console tokens."""
     return otp_service.verify_code(
@@ -105,6 +113,38 @@ def admin_otp_verify(request: Request, db: DbSession, body: AdminOtpVerifyIn) ->
         login_text=body.login,
         code=body.code,
         device=None,
+    )
+
+
+@router.post("/mfa/verify", response_model=TokenResponse, responses=error_responses(401, 429))
+def admin_mfa_verify(request: Request, db: DbSession, body: AdminMfaVerifyIn) -> Any:
+    """Complete a console sign-in that answered `mfa_required` with a TOTP or recovery code."""
+    return mfa_service.complete(
+        db,
+        request.app.state.runtime,
+        SignInContext.for_console(request),
+        challenge_id=body.mfa_challenge_id,
+        method=body.method,
+        code=body.code,
+        device=None,
+    )
+
+
+@router.post(
+    "/mfa/otp",
+    status_code=202,
+    response_model=OtpChallenge,
+    response_model_exclude_unset=True,
+    responses=error_responses(401, 429),
+)
+def admin_mfa_otp(request: Request, db: DbSession, body: AdminMfaOtpIn) -> Any:
+    """Send a code by SMS or email for a console second step whose methods include `otp`."""
+    return mfa_service.send_code(
+        db,
+        request.app.state.runtime,
+        SignInContext.for_console(request),
+        body.mfa_challenge_id,
+        body.channel,
     )
 
 

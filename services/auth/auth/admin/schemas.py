@@ -85,6 +85,9 @@ class DeviceList(BaseModel):
 class UserActivity(BaseModel):
     devices: int
     active_sessions: int
+    second_factors: list[Literal["passkey", "totp", "recovery_code"]] = Field(
+        default_factory=list, description="What the user has enrolled, strongest first"
+    )
 
 
 class ActivityCounts(BaseModel):
@@ -93,3 +96,39 @@ class ActivityCounts(BaseModel):
 
 class RevokedCount(BaseModel):
     revoked: int
+
+
+class SecondFactorsOut(BaseModel):
+    """A user's second factors as administrators see them (never a secret)."""
+
+    totp: bool = Field(description="An authenticator app is set up")
+    passkeys: list[PasskeyOut]
+    recovery_codes_left: int
+    mfa_required: bool = Field(
+        description="Some sign-in of the user requires a second factor: their MFA flag, "
+        "the deployment's setting or an assigned application's"
+    )
+
+
+class PasskeyOut(BaseModel):
+    passkey_id: uuid.UUID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    backed_up: bool = Field(description="A synced passkey (its provider keeps a copy)")
+
+
+class FactorsReset(BaseModel):
+    removed: dict[str, int] = Field(description="totp, passkeys, recovery_codes: how many")
+    sessions_revoked: int
+
+
+class AdminMfaVerifyIn(Strict):
+    mfa_challenge_id: str = Field(min_length=1, max_length=64)
+    method: Literal["totp", "recovery_code"]
+    code: str = Field(min_length=6, max_length=32)
+
+
+class AdminMfaOtpIn(Strict):
+    mfa_challenge_id: str = Field(min_length=1, max_length=64)
+    channel: Channel | None = None

@@ -9,9 +9,13 @@ each lockout (up to `lockout_max_seconds`); a success clears the counters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from auth.context import SignInContext
 from auth.errors import AccountLocked
 from auth.throttle import count_in_window, seconds_left
+from auth.trail import emit_now, sign_in_record
+from shared.audit import EventType, Outcome
 from shared.runtime import Runtime
 
 LOCKOUT_MEMORY_SECONDS = 86400  # how long earlier lockouts keep making the next one longer
@@ -101,3 +105,23 @@ class Lockout:
 
     def locked_for(self, account: str) -> int:
         return seconds_left(self._redis, self._key("locked", account))
+
+
+def record_lockouts(
+    runtime: Runtime,
+    ctx: SignInContext,
+    failure: Failure,
+    user_id: Any,
+    details: dict[str, Any],
+) -> None:
+    """Audit the locks a failed attempt set (the password's, or a second factor's)."""
+    for scope, seconds in (("account", failure.account_locked_for), ("ip", failure.ip_locked_for)):
+        if seconds:
+            record = sign_in_record(
+                ctx,
+                EventType.ACCOUNT_LOCKED,
+                user_id=user_id,
+                outcome=Outcome.DENIED,
+                details={"scope": scope, "seconds": seconds, **details},
+            )
+            emit_now(runtime, record)

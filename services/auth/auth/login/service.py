@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 from auth.accounts import find_user_for_app, parse_login_field, require_app_user, user_payload
 from auth.context import SignInContext
 from auth.errors import AccountLocked, InvalidCredentials
-from auth.login.lockout import Lockout
-from auth.otp.service import start_challenge
+from auth.login.lockout import Lockout, record_lockouts
+from auth.mfa import service as mfa
+from auth.mfa.policy import PASSWORD
 from auth.schemas import DeviceIn
 from auth.sessions.service import issue_token_pair
 from auth.throttle import login_subject
@@ -19,7 +20,6 @@ from shared.audit import EventType, Outcome
 from shared.contact import Login
 from shared.errors import ServiceError
 from shared.models import UserAccount
-from shared.otp_contract import Purpose
 from shared.runtime import Runtime
 
 
@@ -27,7 +27,9 @@ def register(session: Session, runtime: Runtime, ctx: SignInContext, login_text:
     """The user, if they exist, are active and are assigned to the calling application."""
     login = parse_login_field(login_text, runtime.settings.default_region)
     user, assigned = find_user_for_app(session, login, ctx.application_id)
-    user = require_app_user(session, user, ctx.application_id, assigned=assigned)
+    user = require_app_user(
+        session, user, ctx.application_id, assigned=assigned, account=ctx.is_account
+    )
     return {"user": user_payload(user)}
 
 
@@ -40,9 +42,9 @@ def password_sign_in(
     device: DeviceIn | None,
 ) -> dict[str, Any]:
     user, login = check_password(session, runtime, ctx, login_text, password)
-    if user.mfa_enabled:
-        challenge = start_challenge(session, runtime, ctx, user, login, Purpose.MFA, None)
-        return {"mfa_required": True, **challenge}
+    second = mfa.begin(session, runtime, ctx, user, login, PASSWORD)
+    if second is not None:
+        return second
     return issue_token_pair(session, runtime, ctx, user, device, "password")
 
 
@@ -67,19 +69,9 @@ def check_password(
     if user is None or not result.ok:
         failure = lockout.failed(attempt)
         _failed(runtime, ctx, user.id if user else None, "wrong_password", None)
-        for scope, seconds in (
-            ("account", failure.account_locked_for),
-            ("ip", failure.ip_locked_for),
-        ):
-            if seconds:
-                record = sign_in_record(
-                    ctx,
-                    EventType.ACCOUNT_LOCKED,
-                    user_id=user.id if user else None,
-                    outcome=Outcome.DENIED,
-                    details={"scope": scope, "seconds": seconds, "login_kind": login.kind},
-                )
-                emit_now(runtime, record)
+        record_lockouts(
+            runtime, ctx, failure, user.id if user else None, {"login_kind": login.kind}
+        )
         raise InvalidCredentials()
     lockout.succeeded(attempt)
     if result.new_hash:
@@ -90,7 +82,9 @@ def check_password(
             if user.status != "active" or not user.is_admin:
                 raise InvalidCredentials()
         else:
-            require_app_user(session, user, ctx.application_id, assigned=assigned)
+            require_app_user(
+                session, user, ctx.application_id, assigned=assigned, account=ctx.is_account
+            )
     except ServiceError as exc:
         _failed(runtime, ctx, user.id, "not_allowed", exc.code)
         raise

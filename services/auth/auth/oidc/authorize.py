@@ -14,6 +14,8 @@ from starlette.responses import HTMLResponse, Response
 from auth.accounts import get_user_for_app
 from auth.context import SignInContext
 from auth.errors import NotAssigned
+from auth.mfa import service as mfa
+from auth.mfa.policy import CODE, PASSWORD
 from auth.oidc import pages
 from auth.oidc.clients import RegisteredClient
 from auth.oidc.flows import FlowStore, browser_cookie
@@ -37,12 +39,13 @@ from shared.audit import EventType, Outcome
 from shared.db import transaction
 from shared.models import AuthSession
 from shared.models.base import utcnow
+from shared.runtime import Runtime
 from shared.web_pages import is_https
 
 router = APIRouter(tags=["OpenID Connect"])
 
 
-def _browser_secret(request: Request) -> tuple[str, bool]:
+def browser_secret(request: Request) -> tuple[str, bool]:
     """This browser's flow secret: (value, whether it must be set as a new cookie)."""
     name = browser_cookie(is_https(request, runtime_of(request).settings.trusted_proxy_networks))
     current = request.cookies.get(name)
@@ -81,7 +84,7 @@ def _authorize(request: Request) -> Response:
     params = list(request.query_params.multi_items())
     if len(request.url.query) > MAX_QUERY_BYTES or too_large(params):
         return pages.error_page(request, "This sign-in request is not valid", "It is too large.")
-    browser, new_browser = _browser_secret(request)
+    browser, new_browser = browser_secret(request)
     with transaction(runtime.session_factory) as db:
         oreq = oauth_request(request, db, params)
         client = server.query_client(request.query_params.get("client_id", ""))
@@ -91,7 +94,9 @@ def _authorize(request: Request) -> Response:
             else None
         )
         sso = current_sso_session(db, request.cookies.get(sso_cookie_name(request)))
-        signed_in, refusal = _recognised(db, client, sso, request.query_params.get("prompt"))
+        signed_in, refusal = _recognised(
+            db, runtime, ctx, client, sso, request.query_params.get("prompt")
+        )
         try:
             grant = server.get_consent_grant(oreq, end_user=signed_in)
         except OAuth2Error as error:
@@ -122,23 +127,34 @@ def _authorize(request: Request) -> Response:
                 outcome=Outcome.DENIED,
                 details={"reason": "not_assigned", "via": "sso"},
             )
-        response = signin_page(request, flow, browser, client=client, error=refusal)
+        response = signin_page(request, flow, browser, client_name=client.name, error=refusal)
     if new_browser:
         set_cookie(request, response, browser_cookie(secure(request)), browser, 3600)
     return response
 
 
 def _recognised(
-    db: Any, client: RegisteredClient | None, sso: AuthSession | None, prompt: str | None
+    db: Any,
+    runtime: Runtime,
+    ctx: SignInContext | None,
+    client: RegisteredClient | None,
+    sso: AuthSession | None,
+    prompt: str | None,
 ) -> tuple[SignedInUser | None, str | None]:
-    """The user a live provider session signs in again, or why it cannot (then: the page)."""
-    if sso is None or client is None or "login" in (prompt or "").split():
+    """The user a live provider session signs in again, or why it cannot (then: the page).
+    A session without a second factor does not do for an application that needs one."""
+    if sso is None or client is None or ctx is None or "login" in (prompt or "").split():
         return None, None
     user, assigned = get_user_for_app(db, sso.user_id, client.application_id)
     if user is None or user.status != "active" or user.is_admin:
         return None, None
     if not assigned:
         return None, NotAssigned.message
-    sso.last_seen_at = utcnow()
     methods = tuple((sso.auth_methods or "").split())
+    if "mfa" not in methods:
+        first = CODE if methods == (CODE,) else PASSWORD
+        step, _ = mfa.requirement(db, runtime, ctx, user, first)
+        if step is not None:
+            return None, None
+    sso.last_seen_at = utcnow()
     return SignedInUser(user, sso.id, int(sso.created_at.timestamp()), methods), None

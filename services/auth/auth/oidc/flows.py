@@ -19,6 +19,7 @@ import orjson
 from shared.runtime import Runtime
 
 FLOW_SECONDS = 600
+ACCOUNT_CLIENT = "account"  # a flow of the account page (/account), not of a client
 BROWSER_COOKIE = "idp_browser"
 SECURE_BROWSER_COOKIE = "__Host-idp_browser"
 
@@ -29,11 +30,16 @@ class Flow:
     client_id: str
     params: list[tuple[str, str]]  # the authorization request, as validated
     browser_hash: str
-    stage: str = "sign-in"  # sign-in | code (an OTP was sent) | mfa (password done, code sent)
+    # sign-in | code (an OTP was sent) | second (first factor done: choose the second) |
+    # mfa (first factor done, a code sent) | enrol (first factor done, nothing to ask for:
+    # set one up) | codes (enrolled: the new recovery codes shown, then continue)
+    stage: str = "sign-in"
     otp_request_id: str | None = None
     login: str | None = None
     destination: str | None = None  # masked, for "we sent a code to ..."
-    user_id: str | None = None  # after the password, while the second factor is asked
+    user_id: str | None = None  # after the first factor, while the second is asked
+    first: str | None = None  # that first factor: pwd | otp
+    methods: list[str] = field(default_factory=list)  # what may complete the second step
     notes: dict[str, str] = field(default_factory=dict)
 
 

@@ -1,5 +1,10 @@
 """The hosted sign-in page's forms: password, OTP by SMS or email, the second factor; then the
-provider session and the code, back to the application."""
+provider session and the code, back to the application (or, for the account page, the
+provider session and back to `/account`).
+
+The second factor's own forms (authenticator app, recovery code, passkey, and enrolling
+one where the sign-in needs it) are in `second_step.py`; both end in `finish`.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,19 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from auth.accounts import find_user, parse_login_field
 from auth.context import SignInContext
 from auth.errors import InvalidCredentials, UserNotFound
 from auth.login.service import check_password
+from auth.mfa import service as mfa
+from auth.mfa import totp
+from auth.mfa.factors import OTP
+from auth.mfa.policy import CODE, PASSWORD
 from auth.oidc import pages
 from auth.oidc.clients import RegisteredClient
-from auth.oidc.flows import Flow, FlowStore, browser_cookie
+from auth.oidc.flows import ACCOUNT_CLIENT, Flow, FlowStore, browser_cookie
 from auth.oidc.grants import SignedInUser
 from auth.oidc.http import (
     audit,
@@ -29,16 +38,20 @@ from auth.oidc.http import (
     set_cookie,
     sso_cookie_name,
 )
-from auth.oidc.sso import open_sso_session
+from auth.oidc.sso import current_sso_session, end_sso_session, open_sso_session
 from auth.otp.service import check_code, request_code, start_challenge
 from auth.trail import emit_on_commit, sign_in_record
 from shared.audit import EventType
+from shared.contact import Login
 from shared.db import transaction
 from shared.errors import ServiceError
 from shared.models import UserAccount
 from shared.otp_contract import Channel, Purpose
 from shared.runtime import Runtime
 from shared.web_pages import same_origin
+
+ACCOUNT_NAME = "your account"  # "Sign in to your account"
+ACCOUNT_PATH = "/account"
 
 router = APIRouter(tags=["OpenID Connect"])
 
@@ -48,7 +61,7 @@ def signin_page(
     flow: Flow,
     browser: str,
     *,
-    client: RegisteredClient,
+    client_name: str,
     error: str | None = None,
     status_code: int = 200,
     **context: Any,
@@ -59,12 +72,14 @@ def signin_page(
         request,
         "signin.html",
         {
-            "client_name": client.name,
+            "client_name": client_name,
+            "for_account": flow.client_id == ACCOUNT_CLIENT,
             "flow": flow.id,
             "csrf_token": store.csrf_token(flow, browser),
             "stage": flow.stage,
             "destination": flow.destination,
             "login": flow.login,
+            "methods": flow.methods,
             "error": error,
             **context,
         },
@@ -92,10 +107,16 @@ def record_authorized(
 
 
 class Posted:
-    """A form posted to the hosted page, with its flow, its client and the caller."""
+    """A form posted to the hosted page, with its flow, its client (None: the account page)
+    and the caller."""
 
     def __init__(
-        self, request: Request, form: FormData, flow: Flow, browser: str, client: RegisteredClient
+        self,
+        request: Request,
+        form: FormData,
+        flow: Flow,
+        browser: str,
+        client: RegisteredClient | None,
     ) -> None:
         self.request, self.form, self.flow, self.browser, self.client = (
             request,
@@ -105,7 +126,12 @@ class Posted:
             client,
         )
         self.runtime = runtime_of(request)
-        self.ctx = SignInContext.for_client(client.application_id, client.name, request)
+        if client is None:
+            self.ctx = SignInContext.for_account(request)
+            self.client_name = ACCOUNT_NAME
+        else:
+            self.ctx = SignInContext.for_client(client.application_id, client.name, request)
+            self.client_name = client.name
 
     def field(self, name: str) -> str:
         return str(self.form.get(name) or "").strip()
@@ -115,7 +141,7 @@ class Posted:
             self.request,
             self.flow,
             self.browser,
-            client=self.client,
+            client_name=self.client_name,
             error=error,
             status_code=status_code,
             **context,
@@ -142,6 +168,8 @@ async def posted_form(request: Request) -> Posted | Response:
             "This sign-in page has expired",
             "Go back to the application and start signing in again.",
         )
+    if flow.client_id == ACCOUNT_CLIENT:
+        return Posted(request, form, flow, browser, None)
     client = server_of(request).query_client(flow.client_id)
     if client is None or not client.is_active:
         return pages.error_page(request, "Unknown application", "The application is not available.")
@@ -162,21 +190,8 @@ def _password(posted: Posted) -> Response:
     with transaction(runtime.session_factory) as db:
         try:
             user, parsed = check_password(db, runtime, posted.ctx, login, password)
-            if user.mfa_enabled:
-                challenge = start_challenge(
-                    db, runtime, posted.ctx, user, parsed, Purpose.MFA, None
-                )
-                flow = FlowStore(runtime).advance(
-                    posted.flow,
-                    stage="mfa",
-                    otp_request_id=challenge["otp_request_id"],
-                    destination=challenge["destination"],
-                    login=login,
-                    user_id=str(user.id),
-                )
-                posted.flow = flow
-                return posted.again(None, dev_code=challenge.get("dev_code"))
-            return _finish(posted, db, user, ["pwd"])
+            posted.flow = FlowStore(runtime).advance(posted.flow, login=login)
+            return after_first_factor(posted, db, user, PASSWORD, parsed)
         except ServiceError as exc:
             db.rollback()
             posted.flow = FlowStore(runtime).advance(posted.flow, login=login)
@@ -250,10 +265,12 @@ def _code(posted: Posted) -> Response:
         except ServiceError as exc:
             db.rollback()
             return posted.again(exc.message, status_code=exc.status_code)
-        mfa = purpose == Purpose.MFA.value
-        if (mfa and str(user.id) != flow.user_id) or (flow.stage == "mfa" and not mfa):
+        second = purpose == Purpose.MFA.value
+        if (second and str(user.id) != flow.user_id) or (flow.stage == "mfa" and not second):
             return posted.again("This code is for another sign-in.", status_code=400)
-        return _finish(posted, db, user, ["pwd", "otp"] if mfa else ["otp"])
+        if second:
+            return finish(posted, db, user, [flow.first or PASSWORD, "otp"])
+        return after_first_factor(posted, db, user, CODE, None)
 
 
 @router.post("/auth/oidc/sign-in/restart", include_in_schema=False)
@@ -262,13 +279,78 @@ async def sign_in_restart(request: Request) -> Response:
     if isinstance(posted, Response):
         return posted
     posted.flow = FlowStore(posted.runtime).advance(
-        posted.flow, stage="sign-in", otp_request_id=None, destination=None, user_id=None
+        posted.flow,
+        stage="sign-in",
+        otp_request_id=None,
+        destination=None,
+        user_id=None,
+        first=None,
+        methods=[],
+        notes={},
     )
     return posted.again(None)
 
 
-def _finish(posted: Posted, db: Any, user: UserAccount, methods: list[str]) -> Response:
-    """Signed in: a provider session, then the code, back to the application."""
+def after_first_factor(
+    posted: Posted, db: Any, user: UserAccount, first: str, login: Login | None
+) -> Response:
+    """The first factor was right: finish, or ask for what must follow (auth/mfa/policy.py):
+    a code sent at once when a code is the only way (as the seed did), the choice of the
+    user's methods, or enrolling one."""
+    runtime, store = posted.runtime, FlowStore(posted.runtime)
+    step, _ = mfa.requirement(db, runtime, posted.ctx, user, first)
+    if step is None:
+        return finish(posted, db, user, [first])
+    base = {"user_id": str(user.id), "first": first, "methods": list(step.methods)}
+    if step.must_enrol:
+        posted.flow = store.advance(posted.flow, stage="enrol", **base)
+        return enrol_page(posted, db, user)
+    if step.methods == (OTP,):
+        challenge = start_challenge(
+            db, runtime, posted.ctx, user, login or mfa.login_of(user, None), Purpose.MFA, None
+        )
+        posted.flow = store.advance(
+            posted.flow,
+            stage="mfa",
+            otp_request_id=challenge["otp_request_id"],
+            destination=challenge["destination"],
+            **base,
+        )
+        return posted.again(None, dev_code=challenge.get("dev_code"))
+    posted.flow = store.advance(posted.flow, stage="second", **base)
+    return posted.again(None)
+
+
+def enrol_page(
+    posted: Posted, db: Any, user: UserAccount, error: str | None = None, status_code: int = 200
+) -> Response:
+    """The sign-in needs a second factor and the user has none that counts: set one up here
+    (an authenticator app, scanned from the QR code, or a passkey)."""
+    runtime = posted.runtime
+    issuer = pages.branding(runtime)["name"]
+    pending = totp.pending_enrolment(db, runtime, user, issuer) or totp.start_enrolment(
+        db, runtime, user, issuer
+    )
+    return posted.again(
+        error, status_code, totp_qr=pending.qr_data_uri, totp_secret=pending.grouped_secret
+    )
+
+
+def amr(methods: list[str]) -> list[str]:
+    """RFC 8176 method references: the factors used, and `mfa` when there were two (a
+    passkey that verified its user is two in one)."""
+    used = list(dict.fromkeys(methods))
+    if len(used) > 1 and "mfa" not in used:
+        used.append("mfa")
+    return used
+
+
+def finish(posted: Posted, db: Any, user: UserAccount, methods: list[str]) -> Response:
+    """Signed in: a provider session, then the code, back to the application (the account
+    page: back to it)."""
+    methods = amr(methods)
+    if posted.client is None:
+        return _finish_account(posted, db, user, methods)
     runtime, request, server = posted.runtime, posted.request, server_of(posted.request)
     sso, cookie = open_sso_session(db, runtime, posted.ctx, user, methods)
     signed_in = SignedInUser(user, sso.id, int(sso.created_at.timestamp()), tuple(methods))
@@ -292,4 +374,23 @@ def _finish(posted: Posted, db: Any, user: UserAccount, methods: list[str]) -> R
     set_cookie(
         request, response, sso_cookie_name(request), cookie, runtime.settings.sso_session_seconds
     )
+    return response
+
+
+def _finish_account(posted: Posted, db: Any, user: UserAccount, methods: list[str]) -> Response:
+    runtime, request = posted.runtime, posted.request
+    name = sso_cookie_name(request)
+    earlier = current_sso_session(db, request.cookies.get(name))
+    if earlier is not None:  # signing in again (a stale session, another user): it ends
+        end_sso_session(db, runtime, earlier, "signed_in_again")
+    sso, cookie = open_sso_session(db, runtime, posted.ctx, user, methods)
+    FlowStore(runtime).end(posted.flow)
+    details = {"method": "+".join(methods), "via": "account", "sso_session_id": str(sso.id)}
+    emit_on_commit(
+        db,
+        runtime,
+        sign_in_record(posted.ctx, EventType.LOGIN_SUCCEEDED, user_id=user.id, details=details),
+    )
+    response = RedirectResponse(ACCOUNT_PATH, status_code=303)
+    set_cookie(request, response, name, cookie, runtime.settings.sso_session_seconds)
     return response

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from auth.oidc import authorize, backchannel, discovery, hosted, logout
+from auth.oidc import authorize, backchannel, discovery, hosted, logout, second_step
 from auth.oidc.http import PREFIX
 
 router = APIRouter()
-for part in (discovery, authorize, hosted, backchannel, logout):
+for part in (discovery, authorize, hosted, second_step, backchannel, logout):
     router.include_router(part.router)
 
 __all__ = ["PREFIX", "router"]

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from auth.context import SignInContext
 from auth.otp import service
-from auth.schemas import DeviceIn, LoginField, OtpChallenge, Strict, TokenResponse
+from auth.schemas import DeviceIn, LoginField, MfaRequired, OtpChallenge, Strict, TokenResponse
 from shared.db import in_transaction
 from shared.errors import error_responses
 from shared.otp_contract import Channel
@@ -52,9 +52,18 @@ async def request_otp(request: Request, caller: CallingApp, body: OtpRequestIn) 
     )
 
 
-@router.post("/verify", response_model=TokenResponse, responses=error_responses(404, 429))
+@router.post(
+    "/verify",
+    response_model=TokenResponse | MfaRequired,
+    response_model_exclude_unset=True,
+    responses=error_responses(404, 429),
+)
 async def verify_otp(request: Request, caller: CallingApp, body: OtpVerifyIn) -> Any:
-    """Verify an OTP and receive access and refresh tokens."""
+    """Verify an OTP and receive access and refresh tokens.
+
+    A user with an authenticator app (or where codes do not count as a second
+    factor) is answered `mfa_required` instead, as `/auth/login` is.
+    """
     runtime, ctx = request.app.state.runtime, SignInContext.for_app(caller)
     result = await in_transaction(
         request.app.state.session_factory,
@@ -68,5 +77,7 @@ async def verify_otp(request: Request, caller: CallingApp, body: OtpVerifyIn) ->
             device=body.device,
         ),
     )
-    caller.subject_user_id = result["user"]["auth_user_id"]
+    if "user" in result:
+        caller.subject_user_id = result["user"]["auth_user_id"]
+    caller.details["mfa_required"] = bool(result.get("mfa_required"))
     return result

@@ -128,7 +128,9 @@ def request_code(
         if user is None or user.status != "active" or not user.is_admin:
             return _decoy(runtime, ctx, login)
     else:
-        user = require_app_user(session, user, ctx.application_id, assigned=assigned)
+        user = require_app_user(
+            session, user, ctx.application_id, assigned=assigned, account=ctx.is_account
+        )
     return start_challenge(session, runtime, ctx, user, login, Purpose.LOGIN, requested)
 
 
@@ -153,8 +155,17 @@ def verify_code(
     user, purpose = check_code(
         session, runtime, ctx, request_id=request_id, login_text=login_text, code=code
     )
-    method = "password+otp" if purpose == Purpose.MFA.value else "otp"
-    return issue_token_pair(session, runtime, ctx, user, device, method)
+    if purpose == Purpose.MFA.value:
+        return issue_token_pair(session, runtime, ctx, user, device, "password+otp")
+    # A code sign-in may need a second factor too (auth/mfa/policy.py). Imported here:
+    # the second step sends codes with this module.
+    from auth.mfa import service as mfa
+    from auth.mfa.policy import CODE
+
+    second = mfa.begin(session, runtime, ctx, user, None, CODE)
+    if second is not None:
+        return second
+    return issue_token_pair(session, runtime, ctx, user, device, "otp")
 
 
 def check_code(
@@ -172,7 +183,9 @@ def check_code(
         login = parse_login_field(login_text or "", runtime.settings.default_region)
         user, assigned = find_user_for_app(session, login, ctx.application_id)
         if not ctx.is_console:
-            require_app_user(session, user, ctx.application_id, assigned=assigned)
+            require_app_user(
+                session, user, ctx.application_id, assigned=assigned, account=ctx.is_account
+            )
         request_id = store.active_request(ctx.audience, str(user.id)) if user else None
         if request_id is None:
             raise OtpExpired()
@@ -194,7 +207,9 @@ def check_code(
         if user is None or user.status != "active" or not user.is_admin:
             raise OtpExpired()
     else:
-        user = require_app_user(session, user, ctx.application_id, assigned=assigned)
+        user = require_app_user(
+            session, user, ctx.application_id, assigned=assigned, account=ctx.is_account
+        )
     emit_on_commit(
         session,
         runtime,

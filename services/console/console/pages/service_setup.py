@@ -23,7 +23,7 @@ router = page_router()
 
 # The path prefixes Traefik routes to each service (traefik/README.md, docker-compose.yml).
 ROUTES = (
-    ("/auth/*, /.well-known/*", "auth"),
+    ("/auth/*, /.well-known/*, /account", "auth"),
     ("/users/*, /directory/*", "directory"),
     ("/otp/*", "otp-delivery"),
     ("/audit/*", "audit"),
@@ -39,7 +39,13 @@ PLATFORM_NUMBERS = (
     "otp_resend_cooldown_seconds",
     "otp_hourly_cap_per_login",
 )
-PLATFORM_SWITCHES = ("otp_sms_enabled", "otp_email_enabled", "dev_codes")
+PLATFORM_SWITCHES = (
+    "otp_sms_enabled",
+    "otp_email_enabled",
+    "dev_codes",
+    "mfa_required",
+    "mfa_otp_counts",
+)
 
 
 # What each page of Service setup loads besides the page itself.

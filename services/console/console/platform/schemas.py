@@ -30,6 +30,8 @@ class PlatformOut(BaseModel):
     otp_sms_enabled: bool
     otp_email_enabled: bool
     dev_codes: bool
+    mfa_required: bool = Field(description="Every sign-in needs a second factor")
+    mfa_otp_counts: bool = Field(description="An SMS or email code counts as a second factor")
     branding: BrandingOut
     set_in_console: list[str] = Field(
         description="Settings changed here; the others are the deployment's environment values"
@@ -58,6 +60,8 @@ class PlatformUpdate(BaseModel):
     otp_sms_enabled: bool | None = None
     otp_email_enabled: bool | None = None
     dev_codes: bool | None = None
+    mfa_required: bool | None = None
+    mfa_otp_counts: bool | None = None
     branding: BrandingUpdate | None = None
 
 

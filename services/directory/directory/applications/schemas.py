@@ -26,6 +26,11 @@ class ApplicationCreate(ApplicationFields):
         description="IPv4/IPv6 addresses or CIDRs; empty means every call is rejected.",
     )
     status: AppStatus = "active"
+    require_mfa: bool = Field(
+        default=False,
+        description="Every user signing in to it needs a second factor, whatever their own "
+        "MFA flag says.",
+    )
 
 
 class ApplicationUpdate(ApplicationFields):
@@ -34,6 +39,7 @@ class ApplicationUpdate(ApplicationFields):
         default=None, max_length=1000, description="Replaces the whole allow-list."
     )
     status: AppStatus | None = None
+    require_mfa: bool | None = None
 
 
 class ApplicationOut(BaseModel):
@@ -41,6 +47,7 @@ class ApplicationOut(BaseModel):
     name: str
     allowed_ips: list[str]
     status: AppStatus
+    require_mfa: bool = Field(description="Its users need a second factor to sign in")
     accepts_requests: bool = Field(
         description="False while the application is disabled or has no allowed networks: "
         "every API call it makes is then rejected."

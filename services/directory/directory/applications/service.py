@@ -68,6 +68,7 @@ def snapshot(app: Application) -> dict[str, Any]:
     return {
         "name": app.name,
         "status": app.status,
+        "require_mfa": bool(app.require_mfa),
         "allowed_ips": [n.cidr for n in app.networks],
     }
 
@@ -79,6 +80,7 @@ def to_out(app: Application, users: int, keys: int) -> ApplicationOut:
         name=app.name,
         allowed_ips=allowed,
         status=app.status,
+        require_mfa=bool(app.require_mfa),
         accepts_requests=app.status == "active" and bool(allowed),
         users=users,
         keys=keys,
@@ -131,7 +133,7 @@ def create_application(
 ) -> Application:
     cidrs = normalize_networks(data.allowed_ips)
     _ensure_unique_name(session, data.name)
-    app = Application(name=data.name, status=data.status)
+    app = Application(name=data.name, status=data.status, require_mfa=data.require_mfa)
     _set_networks(app, cidrs)
     session.add(app)
     _flush_unique(session)
@@ -167,6 +169,8 @@ def update_application(
         app.name = sent["name"]
     if "status" in sent:
         app.status = sent["status"]
+    if "require_mfa" in sent:
+        app.require_mfa = sent["require_mfa"]
     if cidrs is not None and cidrs != before["allowed_ips"]:
         _set_networks(app, cidrs)
     diff = changed_fields(before, snapshot(app))

@@ -34,6 +34,7 @@ def whole_system(
     routes = [
         ("/auth", auth_app),
         ("/.well-known", auth_app),
+        ("/account", auth_app),
         ("/directory", directory_app),
         ("/users", directory_app),
         ("/otp", otp_app),

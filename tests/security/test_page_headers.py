@@ -64,7 +64,7 @@ def test_every_page_reachable_from_the_console_and_the_sign_in_page_sends_the_he
         headers=admin_headers,
     )
     hosted = f"/auth/oidc/authorize?{Authorization.with_pkce(app['id']).query()}"
-    pages = _walk(signed_in, ["/setup", hosted, "/auth/oidc/logout"])
+    pages = _walk(signed_in, ["/setup", hosted, "/auth/oidc/logout", "/account"])
     html = {
         url: r
         for url, r in pages.items()
@@ -76,6 +76,7 @@ def test_every_page_reachable_from_the_console_and_the_sign_in_page_sends_the_he
     assert any(url.startswith("/setup/applications/") for url in html)
     assert any(url.startswith("/setup/directory/users/") for url in html)
     assert any(url.startswith(HOSTED) for url in html)
+    assert "/account" in html
     for url, response in html.items():
         headers = response.headers  # type: ignore[attr-defined]
         assert _policy_is_ours(url, headers.get("content-security-policy", "")), url

@@ -154,6 +154,16 @@ def test_a_stale_sign_in_must_sign_in_again_to_change_factors(account, member, r
     assert options.status_code == 403 and options.json()["error"]["code"] == "sign_in_again"
     again = account.client.get("/account?sign-in=again")
     assert "Sign in to your account" in again.text
+    before = re.search(r'data-session-id="([^"]+)"', account.open().text).group(1)
+    account.page = again
+    done = account.submit(
+        again, "/auth/oidc/sign-in/password", login=member["email"], password=PASSWORD
+    )
+    assert done.status_code == 303
+    fresh = account.open()
+    # The same provider session, signed in again: the sessions it gave stay tied to it.
+    assert re.findall(r'data-session-id="([^"]+)"', fresh.text) == [before]
+    assert account.post("/account/totp/start").status_code == 200
 
 
 def test_a_form_without_its_token_or_from_another_site_changes_nothing(account, member, runtime):

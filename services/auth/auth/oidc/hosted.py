@@ -38,7 +38,12 @@ from auth.oidc.http import (
     set_cookie,
     sso_cookie_name,
 )
-from auth.oidc.sso import current_sso_session, end_sso_session, open_sso_session
+from auth.oidc.sso import (
+    current_sso_session,
+    end_sso_session,
+    open_sso_session,
+    renew_sso_session,
+)
 from auth.otp.service import check_code, request_code, start_challenge
 from auth.trail import emit_on_commit, sign_in_record
 from shared.audit import EventType
@@ -381,9 +386,12 @@ def _finish_account(posted: Posted, db: Any, user: UserAccount, methods: list[st
     runtime, request = posted.runtime, posted.request
     name = sso_cookie_name(request)
     earlier = current_sso_session(db, request.cookies.get(name))
-    if earlier is not None:  # signing in again (a stale session, another user): it ends
-        end_sso_session(db, runtime, earlier, "signed_in_again")
-    sso, cookie = open_sso_session(db, runtime, posted.ctx, user, methods)
+    if earlier is not None and earlier.user_id == user.id:  # signing in again
+        sso, cookie = earlier, renew_sso_session(runtime, earlier, methods)
+    else:
+        if earlier is not None:  # another user signs in on this browser: theirs ends
+            end_sso_session(db, runtime, earlier, "signed_in_again")
+        sso, cookie = open_sso_session(db, runtime, posted.ctx, user, methods)
     FlowStore(runtime).end(posted.flow)
     details = {"method": "+".join(methods), "via": "account", "sso_session_id": str(sso.id)}
     emit_on_commit(

@@ -70,6 +70,21 @@ def open_sso_session(
     return row, f"{row.id}.{secret}"
 
 
+def renew_sso_session(runtime: Runtime, row: AuthSession, methods: list[str]) -> str:
+    """The same user signed in again (the account page asks, to change factors): the session
+    keeps its id, so the applications' sessions it gave stay tied to it, with a new secret,
+    a new sign-in time and lifetime. Returns the new cookie value."""
+    now = utcnow()
+    secret = secrets.token_urlsafe(32)
+    row.secret_hash = _digest(secret)
+    row.created_at = row.last_seen_at = now
+    row.expires_at = row.absolute_expires_at = now + timedelta(
+        seconds=runtime.settings.sso_session_seconds
+    )
+    row.auth_methods = " ".join(methods)
+    return f"{row.id}.{secret}"
+
+
 def current_sso_session(db: Session, cookie: str | None) -> AuthSession | None:
     """The live provider session this cookie names, or None (absent, forged, ended)."""
     if not cookie or "." not in cookie or len(cookie) > 128:

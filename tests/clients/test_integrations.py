@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.auth.mfa_support import enrol_totp
 from tests.auth.support import PASSWORD
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "clients" / "python" / "examples" / "fastapi_app.py"
@@ -85,9 +86,7 @@ def test_the_asgi_middleware(base_url, identity, app):
         assert answer.json() == {"sub": app.member["auth_user_id"]}
 
 
-def test_the_example_application_signs_in_and_protects_its_routes(
-    base_url, app, monkeypatch: pytest.MonkeyPatch
-):
+def _example_app(base_url, app, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     monkeypatch.setenv("IDENTITY_URL", base_url)
     monkeypatch.setenv("IDENTITY_API_KEY", app.key)
     monkeypatch.setenv("IDENTITY_APPLICATION_ID", app.id)
@@ -96,9 +95,31 @@ def test_the_example_application_signs_in_and_protects_its_routes(
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "example_fastapi_app", module)
     spec.loader.exec_module(module)
-    with TestClient(module.app) as client:
+    return module.app
+
+
+def test_the_example_application_signs_in_and_protects_its_routes(
+    base_url, app, monkeypatch: pytest.MonkeyPatch
+):
+    with TestClient(_example_app(base_url, app, monkeypatch)) as client:
         tokens = client.post("/login", json={"login": app.member["email"], "password": PASSWORD})
         assert tokens.status_code == 200, tokens.text
         me = client.get("/me", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"})
         assert me.json()["auth_user_id"] == app.member["auth_user_id"]
         assert client.get("/me").status_code == 401
+
+
+def test_the_example_application_asks_an_authenticator_app_user_for_the_code(
+    base_url, app, service_runtime, monkeypatch: pytest.MonkeyPatch
+):
+    generator = enrol_totp(service_runtime, app.member["auth_user_id"])
+    with TestClient(_example_app(base_url, app, monkeypatch)) as client:
+        first = client.post("/login", json={"login": app.member["email"], "password": PASSWORD})
+        assert first.status_code == 200 and first.json()["methods"] == ["totp", "otp"]
+        step = {"mfa_challenge_id": first.json()["mfa_challenge_id"], "method": "totp"}
+        wrong = client.post("/login/second-factor", json={**step, "code": "000000"})
+        assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_mfa_code"
+        tokens = client.post("/login/second-factor", json={**step, "code": generator.now()})
+        assert tokens.status_code == 200, tokens.text
+        me = client.get("/me", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"})
+        assert me.json()["auth_user_id"] == app.member["auth_user_id"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -108,31 +108,61 @@ def request_otp(login: str, channel: str | None) -> Call[OtpChallenge]:
     )
 
 
+def _sign_in_answer(response: httpx.Response) -> TokenPair | MfaChallenge:
+    """Tokens, or the second step a first factor led to (`mfa_required`)."""
+    body = _json(response)
+    if body.get("mfa_required"):
+        return MfaChallenge.from_json(body)
+    return TokenPair.from_json(body)
+
+
+def _with_device(body: dict[str, Any], device: Device | None) -> dict[str, Any]:
+    if device:
+        body["device"] = device.to_json()
+    return body
+
+
 def verify_otp(
     code: str, otp_request_id: str | None, login: str | None, device: Device | None
-) -> Call[TokenPair]:
+) -> Call[TokenPair | MfaChallenge]:
     body: dict[str, Any] = {"code": code}
     if otp_request_id:
         body["otp_request_id"] = otp_request_id
     if login:
         body["login"] = login
-    if device:
-        body["device"] = device.to_json()
-    return Call("POST", "/auth/otp/verify", lambda r: TokenPair.from_json(_json(r)), json=body)
-
-
-def _login_answer(response: httpx.Response) -> TokenPair | MfaChallenge:
-    body = _json(response)
-    if body.get("mfa_required"):
-        return MfaChallenge(**asdict(OtpChallenge.from_json(body)))
-    return TokenPair.from_json(body)
+    return Call("POST", "/auth/otp/verify", _sign_in_answer, json=_with_device(body, device))
 
 
 def login(login_text: str, password: str, device: Device | None) -> Call[TokenPair | MfaChallenge]:
     body: dict[str, Any] = {"login": login_text, "password": password}
-    if device:
-        body["device"] = device.to_json()
-    return Call("POST", "/auth/login", _login_answer, json=body)
+    return Call("POST", "/auth/login", _sign_in_answer, json=_with_device(body, device))
+
+
+def _challenge_id(challenge: MfaChallenge | str) -> str:
+    return challenge.mfa_challenge_id if isinstance(challenge, MfaChallenge) else challenge
+
+
+def verify_mfa(
+    challenge: MfaChallenge | str, method: str, code: str, device: Device | None
+) -> Call[TokenPair]:
+    # Never sent again on a lost answer: the code is accepted once, so a second send
+    # would be refused and hide the first one's success.
+    body = {"mfa_challenge_id": _challenge_id(challenge), "method": method, "code": code}
+    return Call(
+        "POST",
+        "/auth/mfa/verify",
+        lambda r: TokenPair.from_json(_json(r)),
+        json=_with_device(body, device),
+    )
+
+
+def send_mfa_code(challenge: MfaChallenge | str, channel: str | None) -> Call[OtpChallenge]:
+    body = {"mfa_challenge_id": _challenge_id(challenge)}
+    if channel:
+        body["channel"] = channel
+    return Call(
+        "POST", "/auth/mfa/otp", lambda r: OtpChallenge.from_json(_json(r)), json=body, ok=(202,)
+    )
 
 
 def session(access_token: str) -> Call[SessionInfo]:

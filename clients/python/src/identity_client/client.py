@@ -107,15 +107,35 @@ class IdentityClient:
         otp_request_id: str | None = None,
         login: str | None = None,
         device: Device | None = None,
-    ) -> TokenPair:
-        """Sign in with the code the user typed (by the challenge's id, or by login)."""
+    ) -> TokenPair | MfaChallenge:
+        """Sign in with the code the user typed (by the challenge's id, or by login); a
+        user with an authenticator app gets an `MfaChallenge` (finish with verify_mfa)."""
         return self._run(_api.verify_otp(code, otp_request_id, login, device))
 
     def login(
         self, login: str, password: str, device: Device | None = None
     ) -> TokenPair | MfaChallenge:
-        """Password sign-in; a user with MFA gets an `MfaChallenge` (finish with verify_otp)."""
+        """Password sign-in; a user who needs a second factor gets an `MfaChallenge`
+        (finish with verify_mfa, or verify_otp when a code was sent)."""
         return self._run(_api.login(login, password, device))
+
+    def verify_mfa(
+        self,
+        challenge: MfaChallenge | str,
+        method: str,
+        code: str,
+        device: Device | None = None,
+    ) -> TokenPair:
+        """Finish a sign-in that answered `MfaChallenge` (or its `mfa_challenge_id`):
+        `method` "totp" with the authenticator app's code, or "recovery_code"."""
+        return self._run(_api.verify_mfa(challenge, method, code, device))
+
+    def send_mfa_code(
+        self, challenge: MfaChallenge | str, channel: str | None = None
+    ) -> OtpChallenge:
+        """Send a code by SMS or email for a second step whose `methods` include "otp";
+        finish with `verify_otp(code, otp_request_id=...)`."""
+        return self._run(_api.send_mfa_code(challenge, channel))
 
     def session(self, access_token: str) -> SessionInfo:
         """The live session and user of an access token (knows about revocation)."""

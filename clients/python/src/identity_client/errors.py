@@ -144,6 +144,40 @@ class WeakPassword(ValidationFailed):
     code = "weak_password"
 
 
+class InvalidMfaCode(IdentityError):
+    """A wrong (or already used) authenticator-app or recovery code; the pending sign-in
+    stays open, and wrong codes count towards the account's lockout (`AccountLocked`)."""
+
+    code = "invalid_mfa_code"
+
+
+class MfaChallengeExpired(IdentityError):
+    """The pending second step is over (expired, completed, or the user may no longer
+    sign in): start the sign-in again."""
+
+    code = "mfa_challenge_expired"
+
+
+class MfaMethodUnavailable(IdentityError):
+    """This second step cannot be completed that way (see `MfaChallenge.methods`)."""
+
+    code = "mfa_method_unavailable"
+
+
+class MfaEnrollmentRequired(IdentityError):
+    """A second factor is required and the user has none that counts: the message names
+    the account page where they set one up."""
+
+    code = "mfa_enrollment_required"
+
+
+class MfaBrowserRequired(IdentityError):
+    """The user's only second factor is a passkey, which only the hosted sign-in page
+    (OpenID Connect) can take."""
+
+    code = "mfa_browser_required"
+
+
 def _codes() -> dict[str, type[IdentityError]]:
     found: dict[str, type[IdentityError]] = {}
     pending: list[type[IdentityError]] = [IdentityError]

@@ -117,8 +117,43 @@ class OtpChallenge:
 
 
 @dataclass(frozen=True, slots=True)
-class MfaChallenge(OtpChallenge):
-    """The password was right and the user has MFA: finish with `verify_otp`."""
+class MfaChallenge:
+    """The first factor was right and a second one is needed: no tokens yet.
+
+    `methods` says what may complete it, strongest first: "totp" (an authenticator
+    app) and "recovery_code" through `verify_mfa`, "otp" (a code by SMS or email)
+    through `send_mfa_code` and then `verify_otp`. When a code is the only way it was
+    sent at once: `code_sent` is true and the `otp_*` fields describe it (as an
+    `OtpChallenge` does), so `verify_otp(code, otp_request_id=...)` finishes it.
+    """
+
+    mfa_challenge_id: str
+    methods: tuple[str, ...]
+    expires_in: int  # seconds left (the code's, when one was sent)
+    otp_request_id: str | None = None
+    channel: str | None = None
+    destination: str | None = None  # masked
+    resend_after: int | None = None
+    dev_code: str | None = None  # only when the service runs with dev codes
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MfaChallenge:
+        resend_after = data.get("resend_after")
+        return cls(
+            mfa_challenge_id=str(data["mfa_challenge_id"]),
+            methods=tuple(str(m) for m in data["methods"]),
+            expires_in=int(data["expires_in"]),
+            otp_request_id=data.get("otp_request_id"),
+            channel=data.get("channel"),
+            destination=data.get("destination"),
+            resend_after=int(resend_after) if resend_after is not None else None,
+            dev_code=data.get("dev_code"),
+        )
+
+    @property
+    def code_sent(self) -> bool:
+        """A code by SMS or email is already on its way (finish with `verify_otp`)."""
+        return self.otp_request_id is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ one where the sign-in needs it) are in `second_step.py`; both end in `finish`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Error
@@ -181,14 +182,26 @@ async def posted_form(request: Request) -> Posted | Response:
     return Posted(request, form, flow, browser, client)
 
 
-@router.post("/auth/oidc/sign-in/password", include_in_schema=False)
-async def sign_in_password(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_password, posted)
+def hosted_form(
+    on: APIRouter, path: str
+) -> Callable[[Callable[[Posted], Response]], Callable[[Posted], Response]]:
+    """Register `handler(posted)` as the hosted page's form `path`: the prelude
+    (`posted_form`) first, then the handler on a worker thread (it uses the database)."""
+
+    def register(handler: Callable[[Posted], Response]) -> Callable[[Posted], Response]:
+        async def endpoint(request: Request) -> Response:
+            posted = await posted_form(request)
+            if isinstance(posted, Response):
+                return posted
+            return await run_in_threadpool(handler, posted)
+
+        on.add_api_route(path, endpoint, methods=["POST"], include_in_schema=False)
+        return handler
+
+    return register
 
 
+@hosted_form(router, "/auth/oidc/sign-in/password")
 def _password(posted: Posted) -> Response:
     login, password = posted.field("login"), str(posted.form.get("password") or "")
     runtime = posted.runtime
@@ -216,14 +229,7 @@ def _password_refusal(db: Any, runtime: Runtime, login: str, exc: ServiceError) 
     return exc.message
 
 
-@router.post("/auth/oidc/sign-in/otp", include_in_schema=False)
-async def sign_in_otp(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_otp, posted)
-
-
+@hosted_form(router, "/auth/oidc/sign-in/otp")
 def _otp(posted: Posted) -> Response:
     login, runtime = posted.field("login"), posted.runtime
     channel_text = posted.field("channel")
@@ -245,14 +251,7 @@ def _otp(posted: Posted) -> Response:
         return posted.again(None, dev_code=challenge.get("dev_code"))
 
 
-@router.post("/auth/oidc/sign-in/code", include_in_schema=False)
-async def sign_in_code(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_code, posted)
-
-
+@hosted_form(router, "/auth/oidc/sign-in/code")
 def _code(posted: Posted) -> Response:
     runtime, flow = posted.runtime, posted.flow
     if flow.stage not in ("code", "mfa") or not flow.otp_request_id:
@@ -278,11 +277,8 @@ def _code(posted: Posted) -> Response:
         return after_first_factor(posted, db, user, CODE, None)
 
 
-@router.post("/auth/oidc/sign-in/restart", include_in_schema=False)
-async def sign_in_restart(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
+@hosted_form(router, "/auth/oidc/sign-in/restart")
+def _restart(posted: Posted) -> Response:
     posted.flow = FlowStore(posted.runtime).advance(
         posted.flow,
         stage="sign-in",

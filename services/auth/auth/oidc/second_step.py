@@ -12,8 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
 from auth.accounts import get_user_for_app, require_app_user
@@ -24,7 +23,7 @@ from auth.mfa.factors import OTP, PASSKEY, RECOVERY_CODE, TOTP
 from auth.mfa.policy import PASSWORD
 from auth.oidc import pages
 from auth.oidc.flows import FlowStore
-from auth.oidc.hosted import Posted, enrol_page, finish, posted_form
+from auth.oidc.hosted import Posted, enrol_page, finish, hosted_form
 from auth.otp.service import start_challenge
 from shared.audit import EventType
 from shared.db import transaction
@@ -48,14 +47,7 @@ def rp_of(posted: Posted) -> passkeys.RelyingParty:
     return passkeys.relying_party(posted.runtime, pages.branding(posted.runtime)["name"])
 
 
-@router.post("/auth/oidc/sign-in/second-factor", include_in_schema=False)
-async def second_factor(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_second_factor, posted)
-
-
+@hosted_form(router, "/auth/oidc/sign-in/second-factor")
 def _second_factor(posted: Posted) -> Response:
     flow, method = posted.flow, posted.field("method")
     if flow.stage != "second" or method not in (TOTP, RECOVERY_CODE) or method not in flow.methods:
@@ -70,14 +62,7 @@ def _second_factor(posted: Posted) -> Response:
         return finish(posted, db, user, [flow.first or PASSWORD, AMR[method]])
 
 
-@router.post("/auth/oidc/sign-in/second-code", include_in_schema=False)
-async def second_code(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_second_code, posted)
-
-
+@hosted_form(router, "/auth/oidc/sign-in/second-code")
 def _second_code(posted: Posted) -> Response:
     """A code by SMS or email instead of the authenticator (where codes count)."""
     flow, runtime = posted.flow, posted.runtime
@@ -111,16 +96,9 @@ def _json_error(exc: ServiceError) -> JSONResponse:
     )
 
 
-@router.post("/auth/oidc/sign-in/passkey/options", include_in_schema=False)
-async def passkey_options(request: Request) -> Response:
-    """The options for `navigator.credentials.get()` (sign-in) or `create()` (enrolling)."""
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_passkey_options, posted)
-
-
+@hosted_form(router, "/auth/oidc/sign-in/passkey/options")
 def _passkey_options(posted: Posted) -> Response:
+    """The options for `navigator.credentials.get()` (sign-in) or `create()` (enrolling)."""
     flow, ceremony = posted.flow, posted.field("ceremony")
     rp = rp_of(posted)
     with transaction(posted.runtime.session_factory) as db:
@@ -141,14 +119,7 @@ def _passkey_options(posted: Posted) -> Response:
     return Response(options, media_type="application/json")
 
 
-@router.post("/auth/oidc/sign-in/passkey", include_in_schema=False)
-async def sign_in_passkey(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_sign_in_passkey, posted)
-
-
+@hosted_form(router, "/auth/oidc/sign-in/passkey")
 def _sign_in_passkey(posted: Posted) -> Response:
     """A passkey's answer: the only factor (at the first step: it must have verified its
     user) or the second one."""
@@ -189,14 +160,7 @@ def _passkey_user(posted: Posted, db: Any, user_id: uuid.UUID) -> UserAccount:
 # --- Enrolling before finishing ---
 
 
-@router.post("/auth/oidc/sign-in/enrol/totp", include_in_schema=False)
-async def enrol_totp(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_enrol_totp, posted)
-
-
+@hosted_form(router, "/auth/oidc/sign-in/enrol/totp")
 def _enrol_totp(posted: Posted) -> Response:
     if posted.flow.stage != "enrol":
         return posted.again("There is nothing to set up at this step.", status_code=400)
@@ -215,14 +179,7 @@ def _enrol_totp(posted: Posted) -> Response:
         return _enrolled(posted, db, user, TOTP)
 
 
-@router.post("/auth/oidc/sign-in/enrol/passkey", include_in_schema=False)
-async def enrol_passkey(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_enrol_passkey, posted)
-
-
+@hosted_form(router, "/auth/oidc/sign-in/enrol/passkey")
 def _enrol_passkey(posted: Posted) -> Response:
     if posted.flow.stage != "enrol":
         return posted.again("There is nothing to set up at this step.", status_code=400)
@@ -276,14 +233,7 @@ def _enrolled(posted: Posted, db: Any, user: UserAccount, method: str) -> Respon
     return posted.again(None, recovery_codes=codes)
 
 
-@router.post("/auth/oidc/sign-in/continue", include_in_schema=False)
-async def sign_in_continue(request: Request) -> Response:
-    posted = await posted_form(request)
-    if isinstance(posted, Response):
-        return posted
-    return await run_in_threadpool(_continue, posted)
-
-
+@hosted_form(router, "/auth/oidc/sign-in/continue")
 def _continue(posted: Posted) -> Response:
     flow = posted.flow
     if flow.stage != "codes" or not flow.notes.get("second"):

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, expect
 
+from tests.auth.mfa_support import enrol_totp, make_recovery_codes
+from tests.auth.test_passkeys import register_passkey
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.support import sign_in_with_password
 from tests.console.support import make_admin
@@ -120,7 +122,16 @@ def test_the_directory_table_fits_a_laptop_with_names_on_one_line(
 ):
     signed_in = make_admin(server_runtime)
     long_name = "Maximilian Alexander Featherstonehaugh"
-    make_user(admin, name=long_name, email="maximilian.featherstonehaugh@subsidiary.example.com")
+    user = make_user(
+        admin,
+        name=long_name,
+        email="maximilian.featherstonehaugh@subsidiary.example.com",
+        mfa_enabled=True,
+    )
+    # Every kind of second factor, so the MFA column is as wide as it gets.
+    register_passkey(server_runtime, user["auth_user_id"])
+    enrol_totp(server_runtime, user["auth_user_id"])
+    make_recovery_codes(server_runtime, user["auth_user_id"])
     sign_in_with_password(page, signed_in.email)
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto("/setup/directory")
@@ -128,6 +139,8 @@ def test_the_directory_table_fits_a_laptop_with_names_on_one_line(
     # Nothing of the table is hidden to the right: Sessions and Action are in view.
     assert table.evaluate("t => t.parentElement.scrollWidth - t.parentElement.clientWidth") <= 1
     row = table.locator("tbody tr", has_text=long_name)
+    expect(row.locator("td.mfa")).to_have_text("on · passkey, app, recovery codes")
+    page.screenshot(path=str(SCREENSHOTS / "directory-second-factors.png"))
     name_cell, email_cell = row.locator("td").nth(0), row.locator("td").nth(2)
     lines = name_cell.evaluate(
         """td => { const range = document.createRange(); range.selectNodeContents(td);

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import re
+
 from sqlalchemy import func, select
 
 from shared.models import UserAccount
+from tests.auth.mfa_support import enrol_totp, make_recovery_codes
+from tests.auth.test_passkeys import register_passkey
 from tests.console.support import flash_texts, post_form
 from tests.factories import assign, make_application, make_user
 
@@ -150,3 +155,22 @@ def test_disable_from_the_list(signed_in, admin, runtime):
     )
     assert response.status_code == 303 and response.headers["location"] == "/setup/directory"
     assert admin.get(f"/directory/users/{user['auth_user_id']}").json()["status"] == "disabled"
+
+
+def test_the_mfa_column_names_each_users_enrolled_methods(signed_in, admin, runtime):
+    strong = make_user(admin, name="Strong Factors", mfa_enabled=True)
+    enrol_totp(runtime, strong["auth_user_id"])
+    make_recovery_codes(runtime, strong["auth_user_id"])
+    keyed = make_user(admin, name="Only A Passkey")
+    register_passkey(runtime, keyed["auth_user_id"])
+    plain = make_user(admin, name="No Factors")
+    table = users_table(signed_in.get("/setup/directory").text)
+
+    def mfa_cell(user) -> str:
+        row = table.split(user["email"])[1].split("</tr>")[0]
+        cell = row.split('<td class="mfa">')[1].split("</td>")[0]
+        return html_lib.unescape(re.sub(r"<[^>]+>", "", cell))
+
+    assert mfa_cell(strong) == "on · app, recovery codes"
+    assert mfa_cell(keyed) == "off · passkey"  # the flag is off; the passkey is still asked for
+    assert mfa_cell(plain) == "off"

@@ -81,7 +81,17 @@ def duration(seconds: Any) -> str:
     return " ".join(parts)
 
 
-TEMPLATES.env.filters.update(date=_date, time=_time, datetime=_datetime, duration=duration)
+# A user's enrolled second factors (/auth/admin/activity), as the Directory names them.
+FACTOR_NAMES = {"passkey": "passkey", "totp": "app", "recovery_code": "recovery codes"}
+
+
+def factor_name(method: Any) -> str:
+    return FACTOR_NAMES.get(str(method), str(method))
+
+
+TEMPLATES.env.filters.update(
+    date=_date, time=_time, datetime=_datetime, duration=duration, factor_name=factor_name
+)
 
 
 def session_of(request: Request) -> ConsoleSession:

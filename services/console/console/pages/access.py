@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -18,5 +20,13 @@ async def console_access(request: Request, api: Api, _: SignedIn) -> Response:
     admins = await api.get(
         "/directory/users", params={"is_admin": "true", "offset": offset, "limit": PAGE_SIZE}
     )
-    context = {"admins": admins["items"], "page": pager(admins["total"], offset)}
+    activity: dict[str, Any] = {}
+    if ids := [u["auth_user_id"] for u in admins["items"]]:
+        answer = await api.get("/auth/admin/activity", params=[("user_id", i) for i in ids])
+        activity = answer["counts"]  # their second factors, for the MFA column
+    context = {
+        "admins": admins["items"],
+        "page": pager(admins["total"], offset),
+        "activity": activity,
+    }
     return await render(request, "access.html", context, section="access")

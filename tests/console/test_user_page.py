@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import uuid
 
+from shared.audit import EventType
+from tests.auth.mfa_support import enrol_totp, make_recovery_codes
+from tests.auth.support import audit_events
+from tests.auth.test_passkeys import register_passkey
 from tests.console.support import flash_texts, post_form
 from tests.factories import make_app_with_key, make_application, make_user
 
@@ -68,7 +73,8 @@ def test_delete_a_user(signed_in, admin):
     assert admin.get(f"/directory/users/{user['auth_user_id']}").status_code == 404
 
 
-def test_sessions_and_devices_are_listed_and_revoked(signed_in, admin, auth_client, admin_headers):
+def signed_in_twice(admin, auth_client) -> dict:
+    """A user of an application signed in to it from a laptop and a phone."""
     app, key = make_app_with_key(admin, allowed_ips=["127.0.0.1/32"])
     user = make_user(admin, password="a fine long password", applications=[app["id"]])
     for device in ("laptop", "phone"):
@@ -82,6 +88,11 @@ def test_sessions_and_devices_are_listed_and_revoked(signed_in, admin, auth_clie
             },
         )
         assert signed.status_code == 200, signed.text
+    return user
+
+
+def test_sessions_and_devices_are_listed_and_revoked(signed_in, admin, auth_client, admin_headers):
+    user = signed_in_twice(admin, auth_client)
     page = signed_in.get(f"/setup/directory/users/{user['auth_user_id']}").text
     assert "Lin&#39;s laptop" in page and "Lin&#39;s phone" in page
     counts = signed_in.get("/setup/directory").text.split(user["email"])[1].split("</tr>")[0]
@@ -122,3 +133,69 @@ def test_a_sign_in_at_the_hosted_page_shows_as_a_single_sign_on_session(
     page = signed_in.get(f"/setup/directory/users/{user['auth_user_id']}").text
     sessions = page.split('id="sessions"')[1].split("</table>")[0]
     assert "single sign-on (hosted page)" in sessions
+
+
+def _factors_card(html: str) -> str:
+    return html.split('id="second-factors"')[1].split("</section>")[0]
+
+
+def test_the_second_factors_card_lists_what_the_user_has(signed_in, admin, runtime):
+    strict = make_application(admin, name="Payroll")
+    admin.patch(f"/directory/applications/{strict['id']}", json={"require_mfa": True})
+    user = make_user(admin, mfa_enabled=True, applications=[strict["id"]])
+    enrol_totp(runtime, user["auth_user_id"])
+    make_recovery_codes(runtime, user["auth_user_id"])
+    register_passkey(runtime, user["auth_user_id"])
+    card = _factors_card(signed_in.get(f"/setup/directory/users/{user['auth_user_id']}").text)
+    assert '<dd id="mfa-required">yes: their MFA flag, the application Payroll</dd>' in card
+    assert '<dd id="totp-state">on</dd>' in card
+    assert '<dd id="recovery-codes-left">10</dd>' in card
+    passkey = card.split('id="passkeys-table"')[1].split("<tbody>")[1].split("</tr>")[0]
+    assert "Test key" in passkey and "never" in passkey and "<td>no</td>" in passkey
+    assert f"{runtime.settings.issuer}/account" in card
+    form = card.split('id="reset-factors-form"')[1].split("</form>")[0]
+    assert f'data-confirm="Reset the second factors of {user["name"]}?' in form
+    assert 'name="csrf_token"' in form and "disabled" not in form
+
+
+def test_a_user_without_second_factors(signed_in, admin):
+    user = make_user(admin)
+    card = _factors_card(signed_in.get(f"/setup/directory/users/{user['auth_user_id']}").text)
+    assert '<dd id="mfa-required">no</dd>' in card and '<dd id="totp-state">off</dd>' in card
+    assert "No passkeys." in card
+    assert "disabled" in card.split('id="reset-factors-form"')[1].split("</form>")[0]
+
+
+def test_reset_second_factors_removes_them_and_ends_the_sessions(
+    signed_in, admin, runtime, auth_client, admin_headers
+):
+    user = signed_in_twice(admin, auth_client)  # before the factors: a password did then
+    enrol_totp(runtime, user["auth_user_id"])
+    make_recovery_codes(runtime, user["auth_user_id"])
+    register_passkey(runtime, user["auth_user_id"])
+    path = f"/setup/directory/users/{user['auth_user_id']}/second-factors/reset"
+
+    forged = signed_in.post(path)  # no CSRF token: refused, nothing removed
+    assert forged.status_code == 403
+    factors = f"/auth/admin/users/{user['auth_user_id']}/second-factors"
+    assert signed_in.get(factors, headers=admin_headers).json()["totp"] is True
+
+    response = post_form(signed_in, path)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/setup/directory/users/{user['auth_user_id']}"
+    page = signed_in.get(response.headers["location"]).text
+    assert flash_texts(page) == [
+        "Second factors reset: the authenticator app, 1 passkey and the recovery codes "
+        "removed; 2 sessions ended."
+    ]
+    after = signed_in.get(factors, headers=admin_headers).json()
+    assert (after["totp"], after["passkeys"], after["recovery_codes_left"]) == (False, [], 0)
+    sessions = f"/auth/admin/users/{user['auth_user_id']}/sessions"
+    assert signed_in.get(sessions, headers=admin_headers).json()["items"] == []
+    (event,) = audit_events(runtime, EventType.ADMIN_MFA_RESET.value)
+    assert str(event.subject_user_id) == user["auth_user_id"]
+
+
+def test_reset_of_an_unknown_user_is_a_404_page(signed_in):
+    response = post_form(signed_in, f"/setup/directory/users/{uuid.uuid4()}/second-factors/reset")
+    assert response.status_code == 404 and "User not found." in response.text

@@ -1,5 +1,5 @@
 """One directory user: edit, assign applications, admin/MFA/status switches, delete,
-devices and sessions (with revoking)."""
+second factors (with a reset), devices and sessions (with revoking)."""
 
 from __future__ import annotations
 
@@ -30,10 +30,15 @@ async def user_page(
     apps = await api.get("/directory/applications", params={"limit": 500})
     sessions = await api.get(f"/auth/admin/users/{user_id}/sessions")
     devices = await api.get(f"/auth/admin/users/{user_id}/devices")
+    factors = await api.get(f"/auth/admin/users/{user_id}/second-factors")
+    assigned = {a["id"] for a in user["applications"]}
     context = {
         "user": user,
         "apps": apps["items"],
-        "assigned": {a["id"] for a in user["applications"]},
+        "assigned": assigned,
+        "factors": factors,
+        "mfa_reasons": _mfa_reasons(request, user, apps["items"], assigned),
+        "account_page": f"{request.app.state.runtime.settings.issuer}/account",
         "sessions": sessions["items"],
         "devices": devices["items"],
         "error": error,
@@ -44,6 +49,35 @@ async def user_page(
     }
     status = error.status if error else 200
     return await render(request, "user.html", context, section="directory", status_code=status)
+
+
+def _mfa_reasons(
+    request: Request, user: dict[str, Any], apps: list[dict[str, Any]], assigned: set[str]
+) -> list[str]:
+    """Why the user's sign-ins need a second factor, as the console can tell."""
+    reasons = ["their MFA flag"] if user.get("mfa_enabled") else []
+    if request.app.state.runtime.settings.mfa_required:
+        reasons.append("the platform setting")
+    reasons += [
+        f"the application {a['name']}" for a in apps if a["id"] in assigned and a.get("require_mfa")
+    ]
+    return reasons
+
+
+def reset_summary(answer: dict[str, Any]) -> str:
+    """The banner after a reset: what went, and how many sessions ended."""
+    removed = answer.get("removed") or {}
+    parts = ["the authenticator app"] if removed.get("totp") else []
+    if passkeys := int(removed.get("passkeys") or 0):
+        parts.append(f"{passkeys} passkey{'s' if passkeys != 1 else ''}")
+    if removed.get("recovery_codes"):
+        parts.append("the recovery codes")
+    what = (
+        f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1 else "".join(parts)
+    ) or "nothing was set up"
+    ended = int(answer.get("sessions_revoked") or 0)
+    sessions = f"{ended} session{'s' if ended != 1 else ''} ended"
+    return f"Second factors reset: {what}{' removed' if parts else ''}; {sessions}."
 
 
 def _here(user_id: uuid.UUID) -> str:
@@ -132,4 +166,14 @@ async def revoke_session(
 ) -> Response:
     await api.call("DELETE", f"/auth/admin/sessions/{session_id}")
     session_of(request).notify("Session revoked.")
+    return redirect(_here(user_id))
+
+
+@router.post("/directory/users/{user_id}/second-factors/reset")
+async def reset_second_factors(
+    request: Request, api: Api, _: SignedIn, user_id: uuid.UUID
+) -> Response:
+    """A lost phone: every second factor goes and the user's sessions end (auth audits it)."""
+    answer = await api.call("DELETE", f"/auth/admin/users/{user_id}/second-factors")
+    session_of(request).notify(reset_summary(answer))
     return redirect(_here(user_id))

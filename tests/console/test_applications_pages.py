@@ -133,3 +133,65 @@ def test_the_application_list_pages(signed_in, admin):
     assert "51\u201355 of 55" in second
     found = table(signed_in.get("/setup/applications?q=app-007").text, "applications-table")
     assert "app-007" in found and "app-008" not in found
+
+
+def required_mfa(runtime) -> dict[str, bool]:
+    with runtime.session_factory() as session:
+        return {a.name: a.require_mfa for a in session.scalars(select(Application)).unique()}
+
+
+def test_require_a_second_factor_when_registering_and_editing(signed_in, runtime):
+    registered = post_form(
+        signed_in,
+        "/setup/applications",
+        {"name": "Treasury", "allowed_ips": "10.0.0.0/8", "require_mfa": "on"},
+    )
+    assert registered.status_code == 303
+    post_form(signed_in, "/setup/applications", {"name": "Canteen", "allowed_ips": "10.0.0.0/8"})
+    assert required_mfa(runtime) == {"Treasury": True, "Canteen": False}
+    listed = table(signed_in.get("/setup/applications").text, "applications-table")
+    treasury, canteen = (
+        listed.split(f"<td>{name}")[1].split("</tr>")[0] for name in ("Treasury", "Canteen")
+    )
+    assert "requires a second factor" in treasury and "requires a second factor" not in canteen
+
+    app_id = registered_id(runtime, "Treasury")
+    edit = signed_in.get(f"/setup/applications/{app_id}").text
+    assert re.search(r'<input type="checkbox" name="require_mfa"\s+checked>', edit)
+    assert "a second factor required" in edit
+    # Unticked and saved: no longer required.
+    saved = post_form(
+        signed_in,
+        f"/setup/applications/{app_id}",
+        {"name": "Treasury", "allowed_ips": "10.0.0.0/8"},
+    )
+    assert saved.status_code == 303
+    assert required_mfa(runtime)["Treasury"] is False
+    edit = signed_in.get(f"/setup/applications/{app_id}").text
+    assert re.search(r'<input type="checkbox" name="require_mfa"\s+>', edit)
+    assert "no second factor required" in edit
+
+
+def test_a_refused_edit_keeps_the_box_as_it_was_left(signed_in, admin, runtime):
+    app = make_application(admin, name="Vault")
+    admin.patch(f"/directory/applications/{app['id']}", json={"require_mfa": True})
+    refused = post_form(
+        signed_in,
+        f"/setup/applications/{app['id']}",
+        {"name": "Vault", "allowed_ips": "10.1.2.300"},
+    )
+    assert refused.status_code == 422
+    assert re.search(r'<input type="checkbox" name="require_mfa"\s+>', refused.text)  # unticked
+    assert required_mfa(runtime)["Vault"] is True  # nothing was saved
+
+
+def test_the_edit_page_title_is_the_application_name(signed_in, admin):
+    app = make_application(admin, name="Ledger")
+    page = signed_in.get(f"/setup/applications/{app['id']}").text
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert title.startswith("Edit Ledger · ") and "<" not in title
+
+
+def registered_id(runtime, name: str) -> str:
+    with runtime.session_factory() as session:
+        return str(session.scalar(select(Application.id).where(Application.name == name)))

@@ -13,6 +13,7 @@ from console.api import Api, ApiError
 from console.pages.common import (
     PAGE_SIZE,
     SignedIn,
+    checked,
     form_values,
     offset_of,
     page_router,
@@ -89,6 +90,7 @@ async def register_application(request: Request, api: Api, _: SignedIn) -> Respo
     body = {
         "name": values.get("name", ""),
         "allowed_ips": split_networks(values.get("allowed_ips", "")),
+        "require_mfa": checked(values, "require_mfa"),
     }
     try:
         app = await api.post("/directory/applications", json=body)
@@ -126,6 +128,7 @@ async def _edit_page(
         "redirect_uris": "\n".join(oidc["redirect_uris"]),
         "post_logout_redirect_uris": "\n".join(oidc["post_logout_redirect_uris"]),
         "token_signing_alg": oidc["token_signing_alg"],
+        "require_mfa": "on" if app["require_mfa"] else "",
     }
     context = {
         "app": app,
@@ -155,10 +158,13 @@ async def update_application(
     body = {
         "name": values.get("name", ""),
         "allowed_ips": split_networks(values.get("allowed_ips", "")),
+        "require_mfa": checked(values, "require_mfa"),
     }
     try:
         app = await api.call("PATCH", f"/directory/applications/{application_id}", json=body)
     except ApiError as exc:
+        # An unticked box is not posted: show it as the administrator left it.
+        values.setdefault("require_mfa", "")
         return await _edit_page(request, api, application_id, exc, values)
     session_of(request).notify(f"Application {app['name']} saved.")
     return redirect("/setup/applications")

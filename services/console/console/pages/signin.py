@@ -1,7 +1,11 @@
-"""Signing in to the console: password, OTP (and an MFA code), the first administrator, sign-out.
+"""Signing in to the console: password or OTP, then a second factor where one is needed
+(an authenticator app, a recovery code, or a code by SMS or email), the first
+administrator, sign-out.
 
 Only administrator accounts get in; the auth service decides, and says
-nothing about whether a login exists or is an administrator.
+nothing about whether a login exists or is an administrator. A pending step
+(its `otp_request_id` or `mfa_challenge_id`) is kept in the console session,
+server-side, never in the page.
 """
 
 from __future__ import annotations
@@ -21,6 +25,18 @@ from console.rendering import redirect, render, session_of
 from shared.models import UserAccount
 
 router = page_router()
+# Refusals after which the pending sign-in cannot go on: it starts again from the first step.
+ENDS_SIGN_IN = frozenset(
+    {
+        "otp_expired",
+        "otp_not_found",
+        "otp_attempts_exceeded",
+        "account_locked",
+        "mfa_challenge_expired",
+        "mfa_enrollment_required",
+        "mfa_browser_required",
+    }
+)
 
 
 def _admin_exists(request: Request) -> bool:
@@ -42,6 +58,7 @@ async def sign_in_page(
         needs_first_admin = False
     context: dict[str, Any] = {
         "needs_first_admin": needs_first_admin,
+        "account_page": f"{request.app.state.runtime.settings.issuer}/account",
         "challenge": session_of(request).challenge,
         "error": error,
         "error_form": form,
@@ -75,11 +92,40 @@ async def sign_in_with_password(request: Request, api: Api) -> Response:
     try:
         answer = await api.post("/auth/admin/login", auth=False, json=body)
     except ApiError as exc:
-        return await sign_in_page(request, error=exc, form="password", values=values)
-    if answer.get("mfa_required"):
-        session_of(request).challenge = _challenge(answer, values.get("login", ""), mfa=True)
-        return await sign_in_page(request)
-    return await _start_session(request, api, answer)
+        return await _refused(request, exc, "password", values)
+    return await _after_first_factor(request, api, answer, body["login"])
+
+
+async def _after_first_factor(
+    request: Request, api: ConsoleApi, answer: dict[str, Any], login: str
+) -> Response:
+    """Signed in, or the second step: the code already sent (it was the only way), or
+    the authenticator app, a recovery code or a code on request."""
+    if not answer.get("mfa_required"):
+        return await _start_session(request, api, answer)
+    session = session_of(request)
+    if answer.get("otp_request_id"):
+        session.challenge = _challenge(answer, login, mfa=True)
+    else:
+        session.challenge = {
+            "mfa_challenge_id": answer.get("mfa_challenge_id"),
+            "methods": [m for m in answer.get("methods") or [] if isinstance(m, str)],
+            "login": login,
+            "mfa": True,
+        }
+    return await sign_in_page(request)
+
+
+async def _refused(
+    request: Request, exc: ApiError, form: str, values: dict[str, str] | None = None
+) -> Response:
+    """A refusal shown at its form; one that ends a pending step at the top instead."""
+    session = session_of(request)
+    ends = exc.code in ENDS_SIGN_IN or (exc.status == 429 and exc.code != "otp_throttled")
+    if session.challenge is not None and ends:
+        session.challenge = None
+        form = "ended"
+    return await sign_in_page(request, error=exc, form=form, values=values)
 
 
 @router.post("/sign-in/otp")
@@ -111,16 +157,56 @@ def _challenge(answer: dict[str, Any], login: str, *, mfa: bool) -> dict[str, An
 async def verify_sign_in_code(request: Request, api: Api) -> Response:
     values = await form_values(request)
     challenge = session_of(request).challenge
-    if not challenge:
+    if not challenge or not challenge.get("otp_request_id"):
         return redirect("/setup")
     body = {"otp_request_id": challenge["otp_request_id"], "code": values.get("code", "")}
     try:
-        tokens = await api.post("/auth/admin/otp/verify", auth=False, json=body)
+        answer = await api.post("/auth/admin/otp/verify", auth=False, json=body)
     except ApiError as exc:
-        if exc.status == 429 or exc.code in ("otp_expired", "otp_not_found"):
-            session_of(request).challenge = None
-        return await sign_in_page(request, error=exc, form="code", values=values)
+        return await _refused(request, exc, "code", values)
+    # A code as the first factor: an administrator with an authenticator app is asked for it.
+    return await _after_first_factor(request, api, answer, str(challenge.get("login") or ""))
+
+
+def _pending_second_step(request: Request) -> str | None:
+    challenge = session_of(request).challenge or {}
+    challenge_id = challenge.get("mfa_challenge_id")
+    return challenge_id if isinstance(challenge_id, str) and challenge_id else None
+
+
+@router.post("/sign-in/mfa/verify")
+async def verify_second_factor(request: Request, api: Api) -> Response:
+    """The second step with the authenticator app's code or a recovery code."""
+    values = await form_values(request)
+    challenge_id = _pending_second_step(request)
+    if challenge_id is None:
+        return redirect("/setup")
+    method = values.get("method", "")
+    body = {"mfa_challenge_id": challenge_id, "method": method, "code": values.get("code", "")}
+    try:
+        tokens = await api.post("/auth/admin/mfa/verify", auth=False, json=body)
+    except ApiError as exc:
+        return await _refused(
+            request, exc, "recovery_code" if method == "recovery_code" else "totp"
+        )
     return await _start_session(request, api, tokens)
+
+
+@router.post("/sign-in/mfa/otp")
+async def send_second_factor_code(request: Request, api: Api) -> Response:
+    """A code by SMS or email instead of the authenticator app; then the code form."""
+    challenge_id = _pending_second_step(request)
+    if challenge_id is None:
+        return redirect("/setup")
+    try:
+        answer = await api.post(
+            "/auth/admin/mfa/otp", auth=False, json={"mfa_challenge_id": challenge_id}
+        )
+    except ApiError as exc:
+        return await _refused(request, exc, "send")
+    login = str((session_of(request).challenge or {}).get("login") or "")
+    session_of(request).challenge = _challenge(answer, login, mfa=True)
+    return await sign_in_page(request)
 
 
 @router.post("/sign-in/otp/cancel")

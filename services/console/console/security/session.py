@@ -32,7 +32,8 @@ class ConsoleSession:
     access_expires_at: float = 0.0
     refresh_token: str | None = None
     flash: list[dict[str, str]] = field(default_factory=list)
-    # An OTP sign-in waiting for its code: {"otp_request_id", "destination", "dev_code"?}.
+    # A sign-in waiting for its next step: a code ({"otp_request_id", "destination",
+    # "dev_code"?, "login", "mfa"}) or a second factor ({"mfa_challenge_id", "methods", ...}).
     challenge: dict[str, Any] | None = None
 
     @property

@@ -6,16 +6,17 @@ from __future__ import annotations
 import html
 import re
 
-from identity_client import IdentityClient, SyncWalker
+from identity_client import AsyncIdentityClient, IdentityClient, SyncWalker
 
-from console.apidocs.catalog import CLIENT_CALLS, SEED_ENDPOINTS
+from console.apidocs.catalog import CLIENT_CALLS, ENDPOINTS
 
 
-def test_every_seed_endpoint_has_a_client_call_the_client_really_has():
-    assert set(CLIENT_CALLS) == {(m, p) for m, p, _ in SEED_ENDPOINTS}
+def test_every_endpoint_has_a_client_call_the_client_really_has():
+    assert set(CLIENT_CALLS) == {(m, p) for m, p, _ in ENDPOINTS}
     for snippet in CLIENT_CALLS.values():
         for name in re.findall(r"identity\.(\w+)\(", snippet):
             assert callable(getattr(IdentityClient, name)), name
+            assert callable(getattr(AsyncIdentityClient, name)), name
     assert callable(SyncWalker.run)
 
 

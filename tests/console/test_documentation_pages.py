@@ -5,7 +5,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from console.apidocs.catalog import SEED_ENDPOINTS
+from console.apidocs.catalog import ENDPOINTS
 from shared.sync_contract import compute_sync_hash
 
 # Headings and help texts of the seed (the product brief), word for word.
@@ -80,11 +80,11 @@ def section(html: str, section_id: str) -> str:
     return html.split(f'id="{section_id}"')[1].split("</section>")[0]
 
 
-def test_api_docs_list_every_seed_endpoint_as_served(signed_in):
+def test_api_docs_list_every_app_endpoint_as_served(signed_in):
     page = signed_in.get("/setup/api-docs")
     assert page.status_code == 200
     text = visible(page.text)
-    for method, path, description in SEED_ENDPOINTS:
+    for method, path, description in ENDPOINTS:
         assert f"{method} {path}" in text
         assert description in text
     assert "not served by the running services" not in page.text
@@ -99,6 +99,46 @@ def test_api_docs_examples_come_from_the_openapi(signed_in):
     assert '"next_cursor"' in sync and '"sync_hash"' in sync and "since" in sync
     # Administrators' endpoints are listed from the same documents.
     assert "/directory/users/import" in text and "/console/api/platform" in text
+
+
+# The auth service's tags for what consuming applications call (the rest is the console's,
+# operations' and OpenID Connect's, which has a guide of its own).
+APP_TAGS = {"sign-in", "sessions", "recovery"}
+
+
+def test_the_catalog_covers_every_app_facing_endpoint_of_the_auth_openapi(signed_in):
+    spec = signed_in.get("/auth/openapi.json").json()
+    app_facing = {
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if APP_TAGS & set(operation.get("tags", []))
+    }
+    assert ("POST", "/auth/mfa/verify") in app_facing  # the tags still say what they did
+    assert app_facing <= {(m, p) for m, p, _ in ENDPOINTS}
+
+
+def test_the_second_step_is_documented_with_its_answers(signed_in):
+    page = signed_in.get("/setup/api-docs").text
+    login = visible(section(page, "post-auth-login"))
+    # The usual answer (tokens), and the other one: a challenge, no tokens.
+    assert "Or response 200: MfaRequired" in login
+    assert "a second factor is needed: no tokens yet" in login
+    other = login.split("Or response 200: MfaRequired")[1]
+    assert '"mfa_required": true' in other and '"mfa_challenge_id": "mfa_Qx8r..."' in other
+    assert '"methods": [ "totp", "recovery_code", "otp" ]' in other
+    assert '"otp_request_id"' not in other and '"access_token"' not in other
+    assert "Or response 200: MfaRequired" in visible(section(page, "post-auth-otp-verify"))
+    verify = visible(section(page, "post-auth-mfa-verify"))
+    assert '"mfa_challenge_id": "mfa_Qx8r..."' in verify and '"method": "totp"' in verify
+    assert "curl -X POST" in verify and '"refresh_token"' in verify
+    assert 'identity.verify_mfa(challenge, "totp", code_from_the_app)' in verify
+    send = visible(section(page, "post-auth-mfa-otp"))
+    assert "Response 202" in send and '"otp_request_id"' in send
+    assert "identity.send_mfa_code(challenge)" in send
+    # Listed once: not again among the administrators' endpoints.
+    admin_rows = visible(section(page, "admin-api"))
+    assert "/auth/mfa/verify" not in admin_rows and "/auth/admin/mfa/verify" in admin_rows
 
 
 def test_the_sync_hash_recipe_matches_the_directory(signed_in):

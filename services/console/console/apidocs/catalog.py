@@ -1,10 +1,11 @@
-"""The seed's endpoint list for consuming applications, matched to the live OpenAPI.
+"""The endpoint list for consuming applications, matched to the live OpenAPI.
 
-The list (which endpoints, in which order, with the seed's words) is the
-product's; everything else on the page (parameters, request and response
-examples, error codes) comes from the services' OpenAPI at the time the page
-is shown, so the docs cannot drift from what is served. An endpoint the
-services no longer serve is shown as such.
+The list (which endpoints, in which order, with the seed's words, and the
+second step of a sign-in that came after the seed) is the product's;
+everything else on the page (parameters, request and response examples, the
+other answers an endpoint may give, error codes) comes from the services'
+OpenAPI at the time the page is shown, so the docs cannot drift from what is
+served. An endpoint the services no longer serve is shown as such.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from console.api import ApiError, ConsoleApi
 from console.apidocs.examples import example_for, resolve
 
-SEED_ENDPOINTS = (
+ENDPOINTS = (
     (
         "POST",
         "/auth/register",
@@ -36,6 +37,20 @@ SEED_ENDPOINTS = (
         "/auth/login",
         "Login with email/mobile number and password. Returns user, session, access token, "
         "and refresh token.",
+    ),
+    # Not in the seed: the second step of a sign-in (issue 20).
+    (
+        "POST",
+        "/auth/mfa/verify",
+        "Complete a sign-in that answered mfa_required with the code of the user's "
+        "authenticator app (method totp) or one of their recovery codes (method "
+        "recovery_code). Returns the same tokens as a sign-in.",
+    ),
+    (
+        "POST",
+        "/auth/mfa/otp",
+        "Send a code by SMS or email for a pending second step whose methods include otp; "
+        "complete it with POST /auth/otp/verify.",
     ),
     ("GET", "/auth/session", "Validate an access token and load the authenticated user."),
     ("POST", "/auth/token/refresh", "Exchange a refresh token for a new access token."),
@@ -61,9 +76,24 @@ CLIENT_CALLS = {
     ("POST", "/auth/register"): 'user = identity.register("ada@example.com")',
     ("POST", "/auth/otp/request"): 'challenge = identity.request_otp("+14155550123")',
     ("POST", "/auth/otp/verify"): (
-        "tokens = identity.verify_otp(code, otp_request_id=challenge.otp_request_id)"
+        "tokens = identity.verify_otp(code, otp_request_id=challenge.otp_request_id)\n"
+        "# an MfaChallenge instead for a user with an authenticator app: see /auth/login"
     ),
-    ("POST", "/auth/login"): 'tokens = identity.login("ada@example.com", password)',
+    ("POST", "/auth/login"): (
+        'answer = identity.login("ada@example.com", password)\n'
+        "if isinstance(answer, MfaChallenge):  # a second factor is needed: no tokens yet\n"
+        '    tokens = identity.verify_mfa(answer, "totp", code_from_the_app)\n'
+        "else:\n"
+        "    tokens = answer"
+    ),
+    ("POST", "/auth/mfa/verify"): (
+        'tokens = identity.verify_mfa(challenge, "totp", code_from_the_app)\n'
+        '# or: identity.verify_mfa(challenge.mfa_challenge_id, "recovery_code", code)'
+    ),
+    ("POST", "/auth/mfa/otp"): (
+        'sent = identity.send_mfa_code(challenge)  # "otp" in challenge.methods\n'
+        "tokens = identity.verify_otp(code, otp_request_id=sent.otp_request_id)"
+    ),
     ("GET", "/auth/session"): (
         "info = identity.session(tokens.access_token)\n"
         "# or offline, against the JWKS:\nuser = identity.verify(tokens.access_token)"
@@ -80,7 +110,7 @@ CLIENT_CALLS = {
     ("POST", "/auth/password/reset"): "done = identity.reset_password(token, new_password)",
 }
 CLIENT_SETUP = (
-    "from identity_client import IdentityClient\n"
+    "from identity_client import IdentityClient, MfaChallenge\n"
     'identity = IdentityClient("{base}", api_key="ask_your_api_key",\n'
     '                          application_id="<the application\'s id>")'
 )
@@ -105,6 +135,16 @@ class Parameter:
 
 
 @dataclass
+class OtherAnswer:
+    """A success answer an endpoint gives instead of its usual one (`anyOf` in the
+    OpenAPI): `/auth/login`'s `mfa_required` challenge instead of tokens."""
+
+    title: str
+    summary: str
+    example: str
+
+
+@dataclass
 class EndpointDoc:
     method: str
     path: str
@@ -117,6 +157,7 @@ class EndpointDoc:
     request_example: str | None = None
     success_status: str = ""
     response_example: str | None = None
+    other_answers: list[OtherAnswer] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     client_call: str = ""
 
@@ -191,7 +232,9 @@ def document(
             doc.success_status = status
             schema = content.get("application/json", {}).get("schema")
             if schema:
-                doc.response_example = _pretty(example_for(spec, schema))
+                usual, *others = answers_of(spec, schema)
+                doc.response_example = _pretty(example_for(spec, usual))
+                doc.other_answers = [other_answer(spec, other) for other in others]
         elif status[0] in "45":
             doc.errors.append((status, response.get("description", "")))
     for security in operation.get("security", []):
@@ -204,9 +247,36 @@ def document(
     return doc
 
 
-def seed_endpoints(specs: list[dict[str, Any]]) -> list[EndpointDoc]:
+def answers_of(spec: dict[str, Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answers a response schema allows: its `anyOf`/`oneOf` choices, else itself."""
+    resolved = resolve(spec, schema)
+    for key in ("anyOf", "oneOf"):
+        choices = [c for c in resolved.get(key, []) if resolve(spec, c).get("type") != "null"]
+        if len(choices) > 1:
+            return choices
+    return [schema]
+
+
+def other_answer(spec: dict[str, Any], schema: dict[str, Any]) -> OtherAnswer:
+    resolved = resolve(spec, schema)
+    # Optional fields that may be null come only in some cases (the summary says which):
+    # left out, the example shows the answer every such call gets.
+    required = set(resolved.get("required", []))
+    absent = {
+        name
+        for name, prop in resolved.get("properties", {}).items()
+        if name not in required and any(c.get("type") == "null" for c in prop.get("anyOf", []))
+    }
+    example = example_for(spec, schema)
+    if isinstance(example, dict):
+        example = {k: v for k, v in example.items() if k not in absent}
+    summary = str(resolved.get("description", "")).partition("\n\n")[0].strip()
+    return OtherAnswer(str(resolved.get("title", "")), summary, _pretty(example))
+
+
+def app_endpoints(specs: list[dict[str, Any]]) -> list[EndpointDoc]:
     docs = []
-    for method, path, description in SEED_ENDPOINTS:
+    for method, path, description in ENDPOINTS:
         found = find_operation(specs, method, path)
         if found is None:
             docs.append(EndpointDoc(method, path, description, served=False))
@@ -222,11 +292,11 @@ def seed_endpoints(specs: list[dict[str, Any]]) -> list[EndpointDoc]:
 
 def admin_endpoints(specs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     """Every other endpoint (administrators' and operations'), as method, path, summary."""
-    seed = {(m, p) for m, p, _ in SEED_ENDPOINTS}
+    listed = {(m, p) for m, p, _ in ENDPOINTS}
     rows = []
     for spec in specs:
         for path, operations in spec.get("paths", {}).items():
             for method, operation in operations.items():
-                if (method.upper(), path) not in seed:
+                if (method.upper(), path) not in listed:
                     rows.append((method.upper(), path, operation.get("summary", "")))
     return rows

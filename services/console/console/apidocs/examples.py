@@ -20,6 +20,8 @@ SAMPLES: dict[str, Any] = {
     "sync_hash": "9f2b6c1e...64 hex characters",
     "next_cursor": "c_1042",
     "otp_request_id": "otp_7f3a...",
+    "mfa_challenge_id": "mfa_Qx8r...",
+    "methods": ["totp", "recovery_code", "otp"],
     "destination": "+1555***4567",
     "token_type": "Bearer",
     "expires_in": 900,

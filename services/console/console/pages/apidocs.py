@@ -1,4 +1,4 @@
-"""API docs: the seed's endpoints with live OpenAPI examples, the sync contract, the headers."""
+"""API docs: the app-facing endpoints with live OpenAPI examples, the sync contract, the headers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from console.api import Api
-from console.apidocs.catalog import CLIENT_SETUP, admin_endpoints, load_specs, seed_endpoints
+from console.apidocs.catalog import CLIENT_SETUP, admin_endpoints, app_endpoints, load_specs
 from console.pages.common import SignedIn, page_router
 from console.rendering import render
 from shared.sync_contract import MAPPED_FIELDS, compute_sync_hash
@@ -26,7 +26,7 @@ SAMPLE_USER = {
 async def api_docs(request: Request, api: Api, _: SignedIn) -> Response:
     specs = await load_specs(api, request.app.state.openapi_cache)
     context = {
-        "endpoints": seed_endpoints(specs),
+        "endpoints": app_endpoints(specs),
         "other_endpoints": admin_endpoints(specs),
         "mapped_fields": MAPPED_FIELDS,
         "sample_user": SAMPLE_USER,

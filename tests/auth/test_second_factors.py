@@ -169,6 +169,25 @@ def test_a_code_by_sms_or_email_instead(caller, member, with_totp, outbox):
     assert done.status_code == 200, done.text
 
 
+def test_a_challenge_completed_with_a_code_is_over(caller, member, with_totp, outbox):
+    challenge = challenge_of(caller, member["email"])
+    sent = caller.post("/auth/mfa/otp", {"mfa_challenge_id": challenge["mfa_challenge_id"]})
+    body = {"otp_request_id": sent.json()["otp_request_id"], "code": outbox.secret()}
+    assert caller.post("/auth/otp/verify", body).status_code == 200
+    # One password, one sign-in: the authenticator cannot complete it a second time.
+    assert error_of(verify(caller, challenge, with_totp.now())) == (401, "mfa_challenge_expired")
+
+
+def test_a_code_sent_for_a_challenge_completed_otherwise_is_worthless(
+    caller, member, with_totp, outbox
+):
+    challenge = challenge_of(caller, member["email"])
+    sent = caller.post("/auth/mfa/otp", {"mfa_challenge_id": challenge["mfa_challenge_id"]})
+    assert verify(caller, challenge, with_totp.now()).status_code == 200
+    body = {"otp_request_id": sent.json()["otp_request_id"], "code": outbox.secret()}
+    assert error_of(caller.post("/auth/otp/verify", body)) == (401, "mfa_challenge_expired")
+
+
 def test_codes_by_sms_or_email_may_not_count(caller, member, with_totp, runtime, monkeypatch):
     monkeypatch.setattr(runtime.settings, "mfa_otp_counts", False)
     challenge = challenge_of(caller, member["email"])
@@ -227,7 +246,9 @@ def test_a_passkey_only_user_is_sent_to_the_hosted_page(caller, member, runtime,
 
     register_passkey(runtime, member["auth_user_id"])
     monkeypatch.setattr(runtime.settings, "mfa_otp_counts", False)
-    assert error_of(caller.login(member["email"])) == (403, "mfa_browser_required")
+    answer = caller.login(member["email"])
+    assert error_of(answer) == (403, "mfa_browser_required")
+    assert f"{runtime.tokens.issuer}/account" in answer.json()["error"]["message"]
 
 
 def test_the_console_sign_in_takes_a_code_from_the_app(auth_client, admin, runtime):
@@ -253,12 +274,14 @@ def test_an_administrator_resets_a_user_s_second_factors(
 ):
     from tests.auth.test_passkeys import register_passkey
 
-    make_recovery_codes(runtime, member["auth_user_id"])
+    codes = make_recovery_codes(runtime, member["auth_user_id"])
     register_passkey(runtime, member["auth_user_id"])
+    used = verify(caller, challenge_of(caller, member["email"]), codes[0], "recovery_code")
+    assert used.status_code == 200
     tokens = verify(caller, challenge_of(caller, member["email"]), with_totp.now()).json()
     path = f"/auth/admin/users/{member['auth_user_id']}/second-factors"
     listed = admin_auth.get(path).json()
-    assert listed["totp"] is True and listed["recovery_codes_left"] == 10
+    assert listed["totp"] is True and listed["recovery_codes_left"] == 9
     assert [p["name"] for p in listed["passkeys"]] == ["Test key"]
     counts = admin_auth.get("/auth/admin/activity", params={"user_id": member["auth_user_id"]})
     assert counts.json()["counts"][member["auth_user_id"]]["second_factors"] == [
@@ -269,8 +292,8 @@ def test_an_administrator_resets_a_user_s_second_factors(
     reset = admin_auth.delete(path)
     assert reset.status_code == 200, reset.text
     assert reset.json() == {
-        "removed": {"totp": 1, "passkeys": 1, "recovery_codes": 10},
-        "sessions_revoked": 1,
+        "removed": {"totp": 1, "passkeys": 1, "recovery_codes": 9},
+        "sessions_revoked": 2,
     }
     assert caller.session(tokens["access_token"]).status_code == 401
     assert admin_auth.get(path).json()["passkeys"] == []

@@ -86,7 +86,9 @@ class MfaRequired(BaseModel):
     mfa_required: Literal[True] = True
     mfa_challenge_id: str
     methods: list[SecondFactorMethod]
-    expires_in: int = Field(description="Seconds left: the code's when one was sent")
+    expires_in: int = Field(
+        description="Seconds left: the code's when one was sent", examples=[300]
+    )
     otp_request_id: str | None = None
     channel: Channel | None = None
     destination: str | None = None

@@ -69,3 +69,24 @@ class MfaChallenges:
     def end(self, challenge: MfaChallenge) -> bool:
         """True for the one request that ends it (a concurrent twin gets False)."""
         return bool(self._runtime.redis.delete(self._key(challenge.id)))
+
+    def _code_key(self, otp_request_id: str) -> str:
+        digest = hashlib.sha256(otp_request_id.encode()).hexdigest()
+        return self._runtime.keys("auth", "mfa", "challenge-of-code", digest)
+
+    def link_code(self, challenge: MfaChallenge, otp_request_id: str, seconds: int) -> None:
+        """An SMS or email code was sent for this challenge: whichever completes first (the
+        code or an authenticator) ends both. The challenge lives as long as the code."""
+        redis, key = self._runtime.redis, self._key(challenge.id)
+        redis.set(self._code_key(otp_request_id), challenge.id, ex=seconds)
+        if int(redis.ttl(key)) < seconds:
+            redis.expire(key, seconds)
+
+    def end_for_code(self, otp_request_id: str) -> bool | None:
+        """A code of a challenge was verified: end the challenge. None: the code belongs to
+        none (the hosted page's second step); False: it was already completed otherwise."""
+        challenge_id = self._runtime.redis.getdel(self._code_key(otp_request_id))
+        if challenge_id is None:
+            return None
+        text = challenge_id.decode() if isinstance(challenge_id, bytes) else str(challenge_id)
+        return bool(self._runtime.redis.delete(self._key(text)))

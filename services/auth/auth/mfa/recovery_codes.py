@@ -89,5 +89,7 @@ def remaining(session: Session, user_id: uuid.UUID) -> int:
 
 
 def remove_all(session: Session, user_id: uuid.UUID) -> int:
-    result = session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    """Delete the user's codes; how many were still unused."""
+    unused = remaining(session, user_id)
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    return unused

@@ -78,9 +78,13 @@ def begin(
                 "A second factor is required here and none is set up: "
                 f"set one up on your account page, {account_page(runtime)}."
             )
-        raise SecondFactorNeedsBrowser()
+        raise SecondFactorNeedsBrowser(
+            f"{SecondFactorNeedsBrowser.message} An authenticator app, which this sign-in "
+            f"accepts, can be set up on your account page, {account_page(runtime)}."
+        )
     kind = login.kind if login else None
-    challenge = MfaChallenges(runtime).start(ctx, user, SecondStep(first, methods), kind)
+    store = MfaChallenges(runtime)
+    challenge = store.start(ctx, user, SecondStep(first, methods), kind)
     body: dict[str, Any] = {
         "mfa_required": True,
         "mfa_challenge_id": challenge.id,
@@ -88,7 +92,9 @@ def begin(
         "expires_in": CHALLENGE_SECONDS,
     }
     if methods == (OTP,) and login is not None:
-        body.update(start_challenge(session, runtime, ctx, user, login, Purpose.MFA, None))
+        sent = start_challenge(session, runtime, ctx, user, login, Purpose.MFA, None)
+        store.link_code(challenge, sent["otp_request_id"], runtime.settings.otp_ttl_seconds)
+        body.update(sent)
     return body
 
 
@@ -112,15 +118,17 @@ def send_code(
     channel: Channel | None,
 ) -> dict[str, Any]:
     """An SMS or email code for a pending second step that codes may complete."""
-    challenge = MfaChallenges(runtime).load(challenge_id, ctx.audience)
+    store = MfaChallenges(runtime)
+    challenge = store.load(challenge_id, ctx.audience)
     if challenge is None:
         raise MfaChallengeExpired()
     if OTP not in challenge.methods:
         raise MfaMethodUnavailable("A code by SMS or email cannot complete this sign-in.")
     user = still_allowed(session, ctx, challenge.user_id)
-    return start_challenge(
-        session, runtime, ctx, user, login_of(user, challenge.login_kind), Purpose.MFA, channel
-    )
+    login = login_of(user, challenge.login_kind)
+    sent = start_challenge(session, runtime, ctx, user, login, Purpose.MFA, channel)
+    store.link_code(challenge, sent["otp_request_id"], runtime.settings.otp_ttl_seconds)
+    return sent
 
 
 def login_of(user: UserAccount, kind: str | None) -> Login:

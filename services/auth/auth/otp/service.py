@@ -16,7 +16,14 @@ from auth.accounts import (
     require_app_user,
 )
 from auth.context import SignInContext
-from auth.errors import InvalidOtp, OtpAttemptsExceeded, OtpExpired, OtpThrottled
+from auth.errors import (
+    InvalidOtp,
+    MfaChallengeExpired,
+    OtpAttemptsExceeded,
+    OtpExpired,
+    OtpThrottled,
+)
+from auth.mfa.challenges import MfaChallenges
 from auth.otp.channels import Route, channel_of, choose_route
 from auth.otp.delivery import send_after_commit
 from auth.otp.store import OtpStore
@@ -202,6 +209,13 @@ def check_code(
         )
         emit_now(runtime, record)
         raise
+    # A second step's code: its challenge ends with it (an authenticator cannot complete it
+    # again), and one completed otherwise makes the code worthless.
+    if (
+        pending.purpose == Purpose.MFA.value
+        and MfaChallenges(runtime).end_for_code(request_id) is False
+    ):
+        raise MfaChallengeExpired()
     user, assigned = get_user_for_app(session, uuid.UUID(pending.user_id), ctx.application_id)
     if ctx.is_console:
         if user is None or user.status != "active" or not user.is_admin:
